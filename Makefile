@@ -1,0 +1,44 @@
+# Taskdeck: `make run` serves the app with demo data, `make test` runs the whole suite.
+# Everything is installed inside the project (.venv, node_modules, static/vendor).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+FLASK  := $(BIN)/flask --app wsgi
+
+.PHONY: setup run test test-sqlite test-postgres lint assets clean
+
+setup: $(VENV)/.installed assets
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Third-party front-end files are copied from node_modules, never committed.
+assets: node_modules/.installed
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/@picocss/pico/css/pico.min.css static/vendor/pico.min.css
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# The suite runs on SQLite; set TEST_DATABASE_URL to run it on PostgreSQL too.
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache

@@ -1,0 +1,84 @@
+"""Taskdeck: a server-rendered, multi-user task manager."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from jinja2 import StrictUndefined
+
+from .config import DEV_SECRET_KEY, Config, config_from_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
+    """Build the application: configuration, extensions, blueprints, handlers, commands."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config_class or config_from_env())
+    app.config.update(overrides)
+    check_config(app)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["ENV_NAME"] != "production":
+        app.jinja_env.undefined = StrictUndefined
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def check_config(app: Flask) -> None:
+    """Refuse to start in production with settings that would be unsafe."""
+    if app.config["ENV_NAME"] == "production":
+        key = app.config.get("SECRET_KEY")
+        if not key or key == DEV_SECRET_KEY or len(key) < 16:
+            raise RuntimeError("SECRET_KEY must be set (16+ characters) when APP_ENV=production.")
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (the models must be known to Alembic)
+    from .extensions import csrf, db, htmx, login_manager, migrate
+    from .services.users import load_session_user
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_session_user)
+
+    from .auth.views import unauthorized
+
+    login_manager.unauthorized_handler(unauthorized)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth.views import bp as auth_bp
+    from .main.views import bp as main_bp
+    from .tasks.views import bp as tasks_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(tasks_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .models import PRIORITY_LABELS, STATUS_LABELS
+
+    app.jinja_env.globals.update(status_labels=STATUS_LABELS, priority_labels=PRIORITY_LABELS)

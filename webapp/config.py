@@ -1,0 +1,73 @@
+"""Configuration classes, read from environment variables.
+
+`APP_ENV` picks the class: `production`, `test` or anything else for development.
+"""
+
+import os
+from pathlib import Path
+
+DEV_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 (refused in production)
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def database_url_from_env(url: str | None, default: str) -> str:
+    """Return an SQLAlchemy URL, mapping plain PostgreSQL URLs to the psycopg 3 driver."""
+    url = (url or "").strip() or default
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """Read a boolean environment variable ("1", "true", "yes", "on" are true)."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY") or DEV_SECRET_KEY
+    SQLALCHEMY_DATABASE_URI = database_url_from_env(
+        os.environ.get("DATABASE_URL"), f"sqlite:///{INSTANCE_DIR / 'taskdeck.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    # Task pages can stay open for a working day; the token is still tied to the session.
+    WTF_CSRF_TIME_LIMIT = int(os.environ.get("WTF_CSRF_TIME_LIMIT", 12 * 3600))
+    TASKS_PER_PAGE = 25
+
+
+class DevConfig(Config):
+    pass
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105
+    # Tests run on an SQLite file by default and on PostgreSQL when TEST_DATABASE_URL is set.
+    SQLALCHEMY_DATABASE_URI = database_url_from_env(
+        os.environ.get("TEST_DATABASE_URL"), "sqlite:///:memory:"
+    )
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+def config_from_env() -> type[Config]:
+    """Pick the configuration class named by APP_ENV."""
+    name = os.environ.get("APP_ENV", "development").strip().lower()
+    return {"production": ProductionConfig, "test": TestConfig}.get(name, DevConfig)

@@ -1,0 +1,176 @@
+"""Database models. All timestamps are naive datetimes in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+ROLES = ("user", "admin")
+STATUSES = ("pending", "in-progress", "completed")
+PRIORITIES = ("low", "medium", "high")
+STATUS_LABELS = {"pending": "Pending", "in-progress": "In progress", "completed": "Completed"}
+PRIORITY_LABELS = {"low": "Low", "medium": "Medium", "high": "High"}
+
+
+def utcnow() -> datetime:
+    """Current time in UTC, without tzinfo (the form every column stores)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-case: usernames are case-insensitive and only allow a-z 0-9 _ . -
+    username: Mapped[str] = mapped_column(sa.String(32), unique=True, nullable=False)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True, nullable=False)
+    display_name: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    password_hash: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    role: Mapped[str] = mapped_column(sa.String(16), default="user", nullable=False)
+    is_active: Mapped[bool] = mapped_column(default=True, nullable=False)
+    last_login_at: Mapped[datetime | None]
+    # Bumped to end every session of the user (logout everywhere, password change).
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1", nullable=False)
+
+    tasks: Mapped[list[Task]] = relationship(back_populates="owner", passive_deletes=True)
+
+    __table_args__ = (sa.CheckConstraint(sa.text("role IN ('user', 'admin')"), name="role"),)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def get_id(self) -> str:
+        # The session stores id and session version, so bumping the version logs it out.
+        return f"{self.id}:{self.session_version}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class Task(TimestampMixin, db.Model):
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending", nullable=False)
+    priority: Mapped[str] = mapped_column(sa.String(8), default="medium", nullable=False)
+    due_date: Mapped[date | None]
+    owner_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    completed_at: Mapped[datetime | None]
+    # Every edit increments it; SQLAlchemy refuses an UPDATE whose version has moved on.
+    version: Mapped[int] = mapped_column(default=1, nullable=False)
+
+    # Enrichment: weather for a city, GitHub repository metadata.
+    city: Mapped[str | None] = mapped_column(sa.String(100))
+    weather: Mapped[dict | None] = mapped_column(sa.JSON)
+    weather_status: Mapped[str | None] = mapped_column(sa.String(16))
+    weather_error: Mapped[str | None] = mapped_column(sa.String(255))
+    weather_fetched_at: Mapped[datetime | None]
+    repo_full_name: Mapped[str | None] = mapped_column(sa.String(140))
+    repo_stars: Mapped[int | None]
+    repo_description: Mapped[str | None] = mapped_column(sa.Text)
+    repo_url: Mapped[str | None] = mapped_column(sa.String(255))
+    repo_status: Mapped[str | None] = mapped_column(sa.String(16))
+    repo_error: Mapped[str | None] = mapped_column(sa.String(255))
+    repo_fetched_at: Mapped[datetime | None]
+
+    owner: Mapped[User] = relationship(back_populates="tasks")
+    status_changes: Mapped[list[StatusChange]] = relationship(
+        back_populates="task", order_by="StatusChange.changed_at", passive_deletes=True
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        sa.CheckConstraint(
+            sa.text("status IN ('pending', 'in-progress', 'completed')"), name="status"
+        ),
+        sa.CheckConstraint(sa.text("priority IN ('low', 'medium', 'high')"), name="priority"),
+    )
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == "completed"
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.due_date is not None
+            and not self.is_completed
+            and self.due_date < utcnow().date()
+        )
+
+    def __repr__(self) -> str:
+        return f"<Task {self.id} {self.title!r}>"
+
+
+class StatusChange(db.Model):
+    """One step in a task's life: created, edited to another status, completed, reopened."""
+
+    __tablename__ = "status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tasks.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    old_status: Mapped[str | None] = mapped_column(sa.String(16))
+    new_status: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    changed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+
+    task: Mapped[Task] = relationship(back_populates="status_changes")
+    changed_by: Mapped[User | None] = relationship()
+
+
+class ApiToken(db.Model):
+    """A personal API token; only its hash and a short visible prefix are stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    name: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    token_hash: Mapped[str] = mapped_column(sa.String(128), unique=True, nullable=False)
+    prefix: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Who did what to which object, from where; also written as a JSON log line."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(sa.String(64), index=True, nullable=False)
+    target_type: Mapped[str | None] = mapped_column(sa.String(32))
+    target_id: Mapped[str | None] = mapped_column(sa.String(64))
+    source_ip: Mapped[str | None] = mapped_column(sa.String(64))
+    changes: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    actor: Mapped[User | None] = relationship()

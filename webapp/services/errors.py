@@ -1,0 +1,44 @@
+"""Domain errors raised by services; `webapp.errors` turns them into HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """Base class of every error a service raises on purpose."""
+
+
+class NotFound(ServiceError):
+    """The object does not exist, or the actor may not know that it exists."""
+
+    def __init__(self, kind: str, ident: Any = None):
+        super().__init__(f"{kind} not found")
+        self.kind = kind
+        self.ident = ident
+
+
+class Forbidden(ServiceError):
+    """The actor may see the object but not perform this action."""
+
+    def __init__(self, action: str, message: str | None = None):
+        super().__init__(message or f"not allowed: {action}")
+        self.action = action
+        self.message = message or "You are not allowed to do that."
+
+
+class Invalid(ServiceError):
+    """Input broke a rule; `field_errors` maps field names to messages."""
+
+    def __init__(self, field_errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in field_errors.items()))
+        self.field_errors = field_errors
+
+
+class Conflict(ServiceError):
+    """The object changed since the actor loaded it (a stale version)."""
+
+    def __init__(self, current: Any, message: str = "This task was changed by someone else."):
+        super().__init__(message)
+        self.current = current
+        self.message = message

@@ -1,0 +1,114 @@
+"""Accounts: registration, authentication and look-ups."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+
+from ..extensions import db
+from ..models import ROLES, User, utcnow
+from .errors import Invalid, NotFound
+from .passwords import hash_password, needs_rehash, verify_password
+from .permissions import can
+
+USERNAME_PATTERN = r"^[a-z0-9_.-]{3,32}$"
+USERNAME_RE = re.compile(USERNAME_PATTERN)
+USERNAME_RULE = "3 to 32 characters: lower-case letters, digits, _ . -"
+PASSWORD_MIN_LENGTH = 8
+
+
+def normalise_username(username: str) -> str:
+    return (username or "").strip().lower()
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def validate_new_account(username: str, email: str, password: str) -> dict[str, list[str]]:
+    """Return field errors for a new account (format and uniqueness)."""
+    errors: dict[str, list[str]] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = [f"Username must be {USERNAME_RULE}."]
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        errors["email"] = ["Enter a valid email address."]
+    if len(password) < PASSWORD_MIN_LENGTH:
+        errors["password"] = [f"Password must be at least {PASSWORD_MIN_LENGTH} characters."]
+    if "username" not in errors and db.session.scalar(
+        sa.select(User.id).where(User.username == username)
+    ):
+        errors["username"] = ["That username is taken."]
+    if "email" not in errors and db.session.scalar(sa.select(User.id).where(User.email == email)):
+        errors["email"] = ["An account with that email already exists."]
+    return errors
+
+
+def create_user(
+    username: str,
+    email: str,
+    password: str,
+    display_name: str | None = None,
+    role: str = "user",
+) -> User:
+    """Create an account (registration, CLI, demo data); raises Invalid on bad input."""
+    username, email = normalise_username(username), normalise_email(email)
+    if role not in ROLES:
+        raise Invalid({"role": [f"Role must be one of {', '.join(ROLES)}."]})
+    errors = validate_new_account(username, email, password)
+    if errors:
+        raise Invalid(errors)
+    user = User(
+        username=username,
+        email=email,
+        display_name=(display_name or "").strip() or username,
+        password_hash=hash_password(password),
+        role=role,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None (whatever was wrong)."""
+    user = db.session.scalar(sa.select(User).where(User.username == normalise_username(username)))
+    password_ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not password_ok or not user.is_active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Return the user of a session id "<id>:<session_version>", if still active and current."""
+    user_id, _, version = (session_id or "").partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    return user
+
+
+def get_user_for(actor: User, user_id: int) -> User:
+    """Return a user the actor may see: themself, or anyone for an admin."""
+    user = db.session.get(User, user_id)
+    if user is None or (user.id != actor.id and not can(actor, "manage_users")):
+        raise NotFound("user", user_id)
+    return user
+
+
+def assignable_users(actor: User) -> list[User]:
+    """Users a task can be given to by the actor: active accounts for admins, else only self."""
+    if not can(actor, "assign"):
+        return [actor]
+    return list(
+        db.session.scalars(sa.select(User).where(User.is_active).order_by(User.username))
+    )

@@ -1,0 +1,61 @@
+"""The task form, used for quick add, the full form and inline edits."""
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..forms_util import strip
+from ..models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES
+from ..services.tasks import DESCRIPTION_MAX, TITLE_MAX, TaskData
+
+
+class TaskForm(FlaskForm):
+    title = StringField(
+        "Title", validators=[DataRequired("Title is required."), Length(max=TITLE_MAX)],
+        filters=[strip],
+    )
+    description = TextAreaField(
+        "Description", validators=[Optional(), Length(max=DESCRIPTION_MAX)], filters=[strip]
+    )
+    # A missing status or priority (quick add sends only a title) keeps the default.
+    status = SelectField(
+        "Status", choices=[SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES], default="pending"
+    )
+    priority = SelectField(
+        "Priority",
+        choices=[SelectChoice(p, PRIORITY_LABELS[p]) for p in PRIORITIES],
+        default="medium",
+    )
+    due_date = DateField("Due date", validators=[Optional()])
+    owner_id = SelectField("Owner", coerce=int, validate_choice=True)
+    version = HiddenField()
+
+    def __init__(self, *args, owners=None, **kwargs):
+        """`owners`: the users the actor may assign to; without it the field is removed."""
+        super().__init__(*args, **kwargs)
+        if owners is None or len(owners) < 2:
+            del self.owner_id
+        else:
+            self.owner_id.choices = [
+                SelectChoice(u.id, f"{u.display_name} ({u.username})") for u in owners
+            ]
+
+    def to_data(self) -> TaskData:
+        """The submitted values as the service expects them."""
+        owner = getattr(self, "owner_id", None)
+        return TaskData(
+            title=self.title.data or "",
+            description=self.description.data,
+            status=self.status.data,
+            priority=self.priority.data,
+            due_date=self.due_date.data,
+            owner_id=owner.data if owner is not None else None,
+        )
+
+    def expected_version(self) -> int | None:
+        """The task version the form was loaded with, when it carries one."""
+        value = (self.version.data or "").strip()
+        return int(value) if value.isdigit() and len(value) < 10 else None
+
+

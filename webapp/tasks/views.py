@@ -1,0 +1,188 @@
+"""Task pages at /tasks: list, quick add, detail, edit, complete/reopen, delete.
+
+Every write answers htmx with the changed fragment and plain forms with a 303 redirect.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..forms_util import copy_errors_to_form
+from ..htmx import redirect_after_post, render_page_or_fragment, safe_next_url, wants_fragment
+from ..models import Task
+from ..services import tasks as task_service
+from ..services.errors import Conflict, Invalid
+from ..services.users import assignable_users
+from .forms import TaskForm
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every task page needs a logged-in user."""
+
+
+def task_form(task: Task | None = None, **kwargs) -> TaskForm:
+    """A TaskForm for the current user; admins get the owner choice."""
+    owners = assignable_users(current_user)
+    if task is not None and task.owner not in owners:
+        owners = [task.owner, *owners]  # keep a deactivated owner selectable as it is
+    if task is None:
+        kwargs.setdefault("owner_id", current_user.id)
+    return TaskForm(obj=task, owners=owners if current_user.is_admin else None, **kwargs)
+
+
+def with_flash(resp, message: str, category: str = "success"):
+    """Append an out-of-band flash message to an htmx fragment response."""
+    flash_html = render_template("_flash_oob.html", messages=[(category, message)])
+    resp.set_data(resp.get_data(as_text=True) + flash_html)
+    return resp
+
+
+def next_url(default: str) -> str:
+    return safe_next_url(request.form.get("next") or request.args.get("next"), default)
+
+
+@bp.get("")
+def index():
+    """The current user's tasks (every task for admins) with the quick-add form."""
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
+    query = task_service.tasks_visible_to(current_user).order_by(
+        Task.created_at.desc(), Task.id.desc()
+    )
+    pagination = db.paginate(
+        query, page=page, per_page=current_app.config["TASKS_PER_PAGE"], error_out=False
+    )
+    return render_page_or_fragment(
+        "tasks/index.html", "tasks/_list.html",
+        tasks=pagination.items, pagination=pagination, form=task_form(),
+    )
+
+
+@bp.post("")
+def create():
+    """Create a task from the quick-add or the full form."""
+    form = task_form()
+    if form.validate_on_submit():
+        try:
+            task = task_service.create_task(current_user, form.to_data())
+        except Invalid as error:
+            copy_errors_to_form(form, error.field_errors)
+        else:
+            if wants_fragment():
+                html = render_template("tasks/_row.html", task=task)
+                fresh_form = task_form(formdata=None)
+                html += render_template("tasks/_quick_add.html", form=fresh_form, oob=True)
+                return with_flash(make_response(html, 201), f"Added “{task.title}”.")
+            flash(f"Added “{task.title}”.", "success")
+            return redirect_after_post(next_url(url_for("tasks.index")))
+    if wants_fragment():
+        resp = make_response(render_template("tasks/_quick_add.html", form=form, oob=False), 422)
+        resp.headers["HX-Retarget"] = "#quick-add"
+        resp.headers["HX-Reswap"] = "outerHTML"
+        return resp
+    return make_response(render_template("tasks/new.html", form=form), 422)
+
+
+@bp.get("/new")
+def new():
+    """The full form for a new task."""
+    return render_template("tasks/new.html", form=task_form())
+
+
+@bp.get("/<int:task_id>")
+def detail(task_id: int):
+    """One task with its history."""
+    task = task_service.get_task_for(current_user, task_id)
+    history = task_service.task_history(task)
+    return render_template("tasks/detail.html", task=task, history=history)
+
+
+@bp.get("/<int:task_id>/row")
+def row(task_id: int):
+    """The list row of a task, as a fragment (htmx: cancel an inline edit)."""
+    task = task_service.get_task_for(current_user, task_id)
+    return render_template("tasks/_row.html", task=task)
+
+
+@bp.get("/<int:task_id>/edit")
+def edit(task_id: int):
+    """The edit form: a full page, or an inline row for htmx."""
+    task = task_service.get_task_for(current_user, task_id, "update")
+    return render_edit(task, task_form(task))
+
+
+def render_edit(task: Task, form: TaskForm, status: int = 200, conflict: Task | None = None):
+    return render_page_or_fragment(
+        "tasks/edit.html", "tasks/_row_edit.html", status, task=task, form=form, conflict=conflict
+    )
+
+
+@bp.post("/<int:task_id>")
+def update(task_id: int):
+    """Save an edit; a stale version is refused and the newer values are shown."""
+    task = task_service.get_task_for(current_user, task_id, "update")
+    form = task_form(task)
+    if form.validate_on_submit():
+        try:
+            task = task_service.update_task(
+                current_user, task.id, form.to_data(), form.expected_version()
+            )
+        except Invalid as error:
+            copy_errors_to_form(form, error.field_errors)
+        except Conflict as error:
+            # Keep what the user typed, show the newer values, and let a second save win.
+            form.version.data = str(error.current.version)
+            form.form_errors.append(
+                f"{error.message} Check its current values below, then save again."
+            )
+            return render_edit(error.current, form, 409, conflict=error.current)
+        else:
+            if wants_fragment():
+                resp = make_response(render_template("tasks/_row.html", task=task))
+                return with_flash(resp, f"Saved “{task.title}”.")
+            flash(f"Saved “{task.title}”.", "success")
+            return redirect_after_post(next_url(url_for("tasks.detail", task_id=task.id)))
+    return render_edit(task, form, 422)
+
+
+@bp.post("/<int:task_id>/toggle")
+def toggle(task_id: int):
+    """Complete an open task or reopen a completed one."""
+    task = task_service.toggle_task(current_user, task_id)
+    message = f"Completed “{task.title}”." if task.is_completed else f"Reopened “{task.title}”."
+    if wants_fragment():
+        return with_flash(make_response(render_template("tasks/_row.html", task=task)), message)
+    flash(message, "success")
+    return redirect_after_post(next_url(url_for("tasks.index")))
+
+
+@bp.get("/<int:task_id>/delete")
+def confirm_delete(task_id: int):
+    """Ask before deleting (the path without JavaScript; htmx asks with hx-confirm)."""
+    task = task_service.get_task_for(current_user, task_id, "delete")
+    return render_template("tasks/confirm_delete.html", task=task)
+
+
+@bp.post("/<int:task_id>/delete")
+def delete(task_id: int):
+    """Delete a task."""
+    task = task_service.delete_task(current_user, task_id)
+    message = f"Deleted “{task.title}”."
+    if wants_fragment():
+        return with_flash(make_response(""), message)
+    flash(message, "success")
+    return redirect_after_post(url_for("tasks.index"))
