@@ -33,9 +33,14 @@ run: setup
 	$(FLASK) demo seed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-# The suite runs on SQLite; set TEST_DATABASE_URL to run it on PostgreSQL too.
+# The suite runs on SQLite, then once more on PostgreSQL when TEST_POSTGRES_URL is set
+# (.ci/run sets it to the machine's database).
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ -n "$${TEST_POSTGRES_URL:-}" ]; then \
+	  echo "== The suite again on PostgreSQL ($$TEST_POSTGRES_URL)"; \
+	  TEST_DATABASE_URL="$$TEST_POSTGRES_URL" $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	fi
 
 lint: setup
 	$(BIN)/ruff check .
