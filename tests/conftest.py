@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 
 from webapp import create_app
 from webapp.config import TestConfig, database_url_from_env
-from webapp.extensions import db
+from webapp.extensions import cache, db, limiter
 from webapp.services import users as user_service
 
 PASSWORD = "correct-horse-battery"
@@ -67,6 +67,8 @@ def clean_tables(request):
         return
     app = request.getfixturevalue("app")
     with app.app_context():
+        limiter.reset()
+        cache.clear()
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:

@@ -49,13 +49,15 @@ def check_config(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (the models must be known to Alembic)
-    from .extensions import csrf, db, htmx, login_manager, migrate
+    from .extensions import cache, csrf, db, htmx, limiter, login_manager, migrate
     from .services.users import load_session_user
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
+    limiter.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."

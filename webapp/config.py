@@ -36,6 +36,12 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
+    CACHE_REDIS_URL = REDIS_URL
+    CACHE_DEFAULT_TIMEOUT = 300
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", False)
@@ -59,6 +65,10 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = database_url_from_env(
         os.environ.get("TEST_DATABASE_URL"), "sqlite:///:memory:"
     )
+    # Tests that exercise Redis pass REDIS_URL themselves (from TEST_REDIS_URL).
+    REDIS_URL = None
+    RATELIMIT_STORAGE_URI = "memory://"
+    CACHE_TYPE = "SimpleCache"
 
 
 class ProductionConfig(Config):

@@ -2,6 +2,9 @@
 
 import sqlite3
 
+from flask_caching import Cache
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,6 +27,10 @@ migrate = Migrate(render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
+# Rate limits and caches live in Redis when REDIS_URL is set, in process memory otherwise
+# (see Config.RATELIMIT_STORAGE_URI and Config.CACHE_TYPE).
+limiter = Limiter(key_func=get_remote_address)
+cache = Cache()
 
 
 @event.listens_for(Engine, "connect")

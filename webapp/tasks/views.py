@@ -16,12 +16,12 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from ..extensions import db
 from ..forms_util import copy_errors_to_form
 from ..htmx import redirect_after_post, render_page_or_fragment, safe_next_url, wants_fragment
 from ..models import Task
 from ..services import tasks as task_service
 from ..services.errors import Conflict, Invalid
+from ..services.task_queries import paginate_tasks, parse_task_filters
 from ..services.users import assignable_users
 from .forms import TaskForm
 
@@ -58,17 +58,14 @@ def next_url(default: str) -> str:
 @bp.get("")
 def index():
     """The current user's tasks (every task for admins) with the quick-add form."""
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
-    query = task_service.tasks_visible_to(current_user).order_by(
-        Task.created_at.desc(), Task.id.desc()
+    filters, filter_errors = parse_task_filters(
+        request.args, default_per_page=current_app.config["TASKS_PER_PAGE"]
     )
-    pagination = db.paginate(
-        query, page=page, per_page=current_app.config["TASKS_PER_PAGE"], error_out=False
-    )
+    pagination = paginate_tasks(current_user, filters)
     return render_page_or_fragment(
         "tasks/index.html", "tasks/_list.html",
-        tasks=pagination.items, pagination=pagination, form=task_form(),
+        tasks=pagination.items, pagination=pagination, filters=filters,
+        filter_errors=filter_errors, form=task_form(),
     )
 
 

@@ -1,0 +1,221 @@
+"""Finding tasks: the filters, sorting and paging shared by the list page, the CSV export
+and `GET /api/tasks`, so they can never disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
+
+from ..extensions import db
+from ..models import PRIORITIES, STATUSES, Task, utcnow
+from .tasks import tasks_visible_to
+
+DUE_CHOICES = ("overdue", "today", "week", "none")
+SORT_CHOICES = ("created", "updated", "due", "priority", "title", "status")
+ORDER_CHOICES = ("asc", "desc")
+PER_PAGE_CHOICES = (10, 25, 50, 100)
+MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000
+Q_MAX = 200
+# Scripts and older links say in_progress; the stored value is in-progress.
+STATUS_ALIASES = {"in_progress": "in-progress", "inprogress": "in-progress"}
+
+PRIORITY_RANK = sa.case({"low": 1, "medium": 2, "high": 3}, value=Task.priority)
+STATUS_RANK = sa.case({"pending": 1, "in-progress": 2, "completed": 3}, value=Task.status)
+SORT_COLUMNS = {
+    "created": Task.created_at,
+    "updated": Task.updated_at,
+    "due": Task.due_date,
+    "priority": PRIORITY_RANK,
+    "title": sa.func.lower(Task.title),
+    "status": STATUS_RANK,
+}
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    """What a list of tasks is narrowed to, how it is sorted and which page is shown."""
+
+    status: str | None = None
+    priority: str | None = None
+    owner_id: int | None = None
+    q: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    due: str | None = None
+    sort: str = "created"
+    order: str = "desc"
+    page: int = 1
+    per_page: int = 25
+
+    def without_paging(self) -> TaskFilters:
+        return replace(self, page=1)
+
+
+# The parameter names the pages use; the API passes its own (userId, createdFrom, ...).
+PAGE_PARAM_NAMES = {name: name for name in TaskFilters.__dataclass_fields__}
+
+
+def _parse_date(value: str) -> date:
+    if len(value) != 10:
+        raise ValueError(value)
+    return date.fromisoformat(value)
+
+
+def _parse_positive_int(value: str, maximum: int) -> int:
+    if not value.isdigit() or len(value) > 12:
+        raise ValueError(value)
+    number = int(value)
+    if not 1 <= number <= maximum:
+        raise ValueError(value)
+    return number
+
+
+def parse_task_filters(
+    args: Mapping[str, str],
+    param_names: Mapping[str, str] | None = None,
+    default_per_page: int = 25,
+) -> tuple[TaskFilters, dict[str, str]]:
+    """Read filters from query parameters.
+
+    Returns the filters with every bad value left out, and a message per bad parameter keyed
+    by the parameter's name as sent, so pages can say what they ignored and the API can
+    answer 400 naming it.
+    """
+    names = {**PAGE_PARAM_NAMES, **(param_names or {})}
+    errors: dict[str, str] = {}
+    values: dict = {"per_page": default_per_page}
+
+    def raw(field: str) -> str:
+        return (args.get(names[field]) or "").strip()
+
+    status = raw("status").lower()
+    if status:
+        status = STATUS_ALIASES.get(status, status)
+        if status in STATUSES:
+            values["status"] = status
+        else:
+            errors[names["status"]] = f"Unknown status; use one of {', '.join(STATUSES)}."
+    priority = raw("priority").lower()
+    if priority:
+        if priority in PRIORITIES:
+            values["priority"] = priority
+        else:
+            errors[names["priority"]] = f"Unknown priority; use one of {', '.join(PRIORITIES)}."
+    owner = raw("owner_id")
+    if owner:
+        try:
+            values["owner_id"] = _parse_positive_int(owner, 2**63 - 1)
+        except ValueError:
+            errors[names["owner_id"]] = "Owner must be a user id (a positive whole number)."
+    q = raw("q")
+    if q:
+        if len(q) > Q_MAX or "\x00" in q:
+            errors[names["q"]] = f"Search text must be at most {Q_MAX} characters."
+        else:
+            values["q"] = q
+    for field in ("created_from", "created_to"):
+        value = raw(field)
+        if value:
+            try:
+                values[field] = _parse_date(value)
+            except ValueError:
+                errors[names[field]] = "Use a date in the form YYYY-MM-DD."
+    if values.get("created_from") and values.get("created_to"):
+        if values["created_from"] > values["created_to"]:
+            errors[names["created_to"]] = "The end date is before the start date."
+            del values["created_to"]
+    due = raw("due").lower()
+    if due:
+        if due in DUE_CHOICES:
+            values["due"] = due
+        else:
+            errors[names["due"]] = f"Unknown due filter; use one of {', '.join(DUE_CHOICES)}."
+    sort = raw("sort").lower()
+    if sort:
+        if sort in SORT_CHOICES:
+            values["sort"] = sort
+        else:
+            errors[names["sort"]] = f"Unknown sort; use one of {', '.join(SORT_CHOICES)}."
+    order = raw("order").lower()
+    if order:
+        if order in ORDER_CHOICES:
+            values["order"] = order
+        else:
+            errors[names["order"]] = "Order must be asc or desc."
+    page = raw("page")
+    if page:
+        try:
+            values["page"] = _parse_positive_int(page, MAX_PAGE)
+        except ValueError:
+            errors[names["page"]] = f"Page must be a whole number from 1 to {MAX_PAGE}."
+    per_page = raw("per_page")
+    if per_page:
+        try:
+            values["per_page"] = _parse_positive_int(per_page, MAX_PER_PAGE)
+        except ValueError:
+            errors[names["per_page"]] = f"Page size must be from 1 to {MAX_PER_PAGE}."
+    return TaskFilters(**values), errors
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight UTC at the start of the day, for comparing with stored timestamps."""
+    return datetime.combine(day, time.min)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def filtered_tasks(actor, filters: TaskFilters) -> sa.Select:
+    """The tasks the actor may see that match the filters, in the requested order."""
+    query = tasks_visible_to(actor)
+    if filters.status:
+        query = query.where(Task.status == filters.status)
+    if filters.priority:
+        query = query.where(Task.priority == filters.priority)
+    if filters.owner_id is not None:
+        query = query.where(Task.owner_id == filters.owner_id)
+    if filters.q:
+        pattern = _like_pattern(filters.q)
+        query = query.where(sa.or_(
+            Task.title.ilike(pattern, escape="\\"), Task.description.ilike(pattern, escape="\\")
+        ))
+    if filters.created_from:
+        query = query.where(Task.created_at >= start_of_day(filters.created_from))
+    if filters.created_to:
+        query = query.where(Task.created_at < start_of_day(filters.created_to + timedelta(days=1)))
+    if filters.due:
+        query = query.where(_due_condition(filters.due))
+    column = SORT_COLUMNS[filters.sort]
+    direction = column.asc() if filters.order == "asc" else column.desc()
+    # Undated tasks go last whichever the direction; the id makes the order total.
+    tiebreak = Task.id.asc() if filters.order == "asc" else Task.id.desc()
+    if filters.sort == "due":
+        return query.order_by(Task.due_date.is_(None), direction, tiebreak)
+    return query.order_by(direction, tiebreak)
+
+
+def _due_condition(due: str):
+    today = utcnow().date()
+    if due == "overdue":
+        return sa.and_(Task.due_date < today, Task.status != "completed")
+    if due == "today":
+        return Task.due_date == today
+    if due == "week":  # the calendar week, Monday to Sunday, that contains today
+        monday = today - timedelta(days=today.weekday())
+        return Task.due_date.between(monday, monday + timedelta(days=6))
+    return Task.due_date.is_(None)
+
+
+def paginate_tasks(actor, filters: TaskFilters) -> Pagination:
+    """One page of matching tasks with the total count (two queries whatever the size)."""
+    return db.paginate(
+        filtered_tasks(actor, filters), page=filters.page, per_page=filters.per_page,
+        error_out=False, max_per_page=MAX_PER_PAGE,
+    )
