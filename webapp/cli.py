@@ -7,6 +7,7 @@ from datetime import timedelta
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from .extensions import db
 from .models import User, utcnow
@@ -14,8 +15,8 @@ from .services import tasks as task_service
 from .services import users as user_service
 from .services.errors import Invalid
 
-users_cli = click.Group("users", help="Manage accounts.")
-demo_cli = click.Group("demo", help="Demo data for trying Taskdeck out.")
+users_cli = AppGroup("users", help="Manage accounts.")
+demo_cli = AppGroup("demo", help="Demo data for trying Taskdeck out.")
 
 # (username, display name, email, password, role)
 DEMO_ACCOUNTS = [

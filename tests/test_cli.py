@@ -1,0 +1,60 @@
+"""The command-line tools: creating accounts and loading the demo data."""
+
+import sqlalchemy as sa
+
+from webapp.cli import DEMO_ACCOUNTS, DEMO_TASKS
+from webapp.extensions import db
+from webapp.models import PRIORITIES, STATUSES, Task, User
+
+
+def test_users_create_makes_an_admin(app):
+    result = app.test_cli_runner().invoke(args=[
+        "users", "create", "Boss", "--email", "boss@example.com", "--password", "long-enough-pw",
+        "--admin",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "Created admin boss" in result.output
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "boss"))
+        assert user.role == "admin" and user.password_hash.startswith("$argon2id$")
+
+
+def test_users_create_refuses_bad_input(app):
+    result = app.test_cli_runner().invoke(args=[
+        "users", "create", "x", "--email", "nope", "--password", "short"])
+    assert result.exit_code != 0
+    assert "username" in result.output and "email" in result.output
+
+
+def test_demo_seed_loads_every_status_and_priority_once(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo", "seed"])
+    second = runner.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0 and "Demo data loaded." in first.output
+    assert second.exit_code == 0 and "Demo data already present." in second.output
+    for username, _, _, password, _ in DEMO_ACCOUNTS:
+        assert f"{username:<6} / {password}" in first.output
+    with app.app_context():
+        names = set(db.session.scalars(sa.select(User.display_name)))
+        assert {"John Doe", "Jane Smith", "Bob Johnson"} <= names
+        assert db.session.scalar(sa.select(User.role).where(User.username == "admin")) == "admin"
+        john = db.session.scalar(sa.select(User).where(User.username == "john"))
+        pairs = db.session.execute(
+            sa.select(Task.status, Task.priority).where(Task.owner_id == john.id)).all()
+        assert {s for s, _ in pairs} == set(STATUSES)
+        assert {p for _, p in pairs} == set(PRIORITIES)
+        # The second run added nothing: every account has exactly one set of demo tasks.
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(Task))
+        assert total == len(DEMO_ACCOUNTS) * len(DEMO_TASKS)
+
+
+def test_demo_seed_refuses_production(app):
+    app.config["ENV_NAME"] = "production"
+    try:
+        result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    finally:
+        app.config["ENV_NAME"] = "test"
+    assert result.exit_code != 0
+    assert "Refusing to load demo data in production" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
