@@ -127,8 +127,9 @@ def test_github_rate_limit_is_unavailable_until_reset(fake, ctx, user, repo_task
 
 def test_github_is_not_asked_again_before_rate_limit_reset(fake, ctx, make_task, user,
                                                             repo_task):
+    reset = str(int(time.time()) + 600)
     fake.repo(body={"message": "API rate limit exceeded"}, status=403,
-              headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 600)})
+              headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
     fake.repo("psf/requests")
     other = make_task(user, "Other repository", repo="psf/requests")
     load(user.id, repo_task, "repo")

@@ -8,9 +8,9 @@ status with a short reason: the task itself is never touched otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
