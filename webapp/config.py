@@ -73,6 +73,7 @@ class Config:
     REPO_CACHE_SECONDS = 10 * 60
     WEATHER_CACHE_SECONDS = 60 * 60
     NOT_FOUND_CACHE_SECONDS = 5 * 60
+    ENRICHMENT_REFRESH_LIMIT = "30/minute"  # Refresh/Retry clicks per user
 
 
 class DevConfig(Config):

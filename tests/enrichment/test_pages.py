@@ -203,6 +203,18 @@ def test_refresh_without_javascript_redirects_to_detail(fake, user_client, make_
     assert resp.headers["Location"] == f"/tasks/{task_id}"
 
 
+def test_user_refreshing_too_often_is_rate_limited(fake, app, monkeypatch, user_client,
+                                                   make_task, user):
+    monkeypatch.setitem(app.config, "ENRICHMENT_REFRESH_LIMIT", "2/minute")
+    task_id = make_task(user, "Review", repo="pallets/flask")
+    fake.repo()
+    for _ in range(2):
+        assert user_client.form_post(f"/tasks/{task_id}/repo/refresh", htmx=True).status_code == 200
+    resp = user_client.form_post(f"/tasks/{task_id}/repo/refresh", htmx=True)
+    assert resp.status_code == 429
+    assert fake.hits(FLASK) == 2
+
+
 def test_refresh_without_csrf_token_is_refused(fake, user_client, make_task, user):
     task_id = make_task(user, "Review", repo="pallets/flask")
     resp = user_client.post(f"/tasks/{task_id}/repo/refresh")

@@ -6,7 +6,7 @@ it; `refresh` fetches again. Both answer a fragment to htmx and redirect plain f
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..extensions import limiter
@@ -54,7 +54,8 @@ def _refresh_key() -> str:
 
 
 @bp.post(f"/<int:task_id>/{KIND}/refresh")
-@limiter.limit("30/minute", key_func=_refresh_key)
+# Refresh skips the cache, so each user's refreshes are limited to spare the services' quotas.
+@limiter.limit(lambda: current_app.config["ENRICHMENT_REFRESH_LIMIT"], key_func=_refresh_key)
 def refresh(task_id: int, kind: str):
     """Ask the outside service again (Refresh, or Retry after a failure)."""
     task = enrichment.load(current_user, task_id, kind, force=True)
