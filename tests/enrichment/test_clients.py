@@ -250,6 +250,20 @@ def test_open_meteo_slow_geocoding_is_unavailable(fake, ctx, user, city_task):
     time.sleep(SLOW)
 
 
+def test_open_meteo_malformed_geocoding_is_unavailable(fake, ctx, user, city_task):
+    fake.raw(f"{GEOCODING}/search", "<html>maintenance</html>", content_type="text/html")
+    task = load(user.id, city_task, "weather")
+    assert task.weather_error == "Open-Meteo sent an unexpected answer"
+
+
+def test_open_meteo_rate_limit_is_unavailable_until_later(fake, ctx, user, city_task):
+    fake.server.expect_request(f"{GEOCODING}/search").respond_with_json(
+        {"error": True, "reason": "Too many requests"}, status=429)
+    task = load(user.id, city_task, "weather")
+    assert task.weather_status == "unavailable"
+    assert task.weather_error.startswith("Open-Meteo rate limit reached; unavailable until")
+
+
 def test_weather_for_same_city_is_served_from_cache(fake, ctx, make_task, user, city_task):
     fake.weather()
     other = make_task(user, "Second task in Paris", city="paris ")
