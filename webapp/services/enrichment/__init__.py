@@ -119,11 +119,16 @@ def _fetch_columns(spec: Kind, source: str, force: bool) -> dict[str, Any]:
             current_app.logger.info("enrichment %s for %r failed: %s",
                                     spec.name, source, error.reason)
             answer = {"status": error.status, "reason": error.reason}
+        except Exception:
+            # Outside data must never turn a page into a 500; log the surprise loudly instead.
+            current_app.logger.exception("enrichment %s for %r broke", spec.name, source)
+            answer = {"status": "unavailable", "reason": "unexpected error"}
     values: dict[str, Any] = dict.fromkeys(spec.data_columns)
     if answer["status"] == "ok":
         values.update(answer["values"])
+    reason = answer.get("reason")
     values[spec.status_column] = answer["status"]
-    values[f"{spec.name}_error"] = (answer.get("reason") or None) and answer["reason"][:255]
+    values[f"{spec.name}_error"] = reason[:255] if reason else None
     values[f"{spec.name}_fetched_at"] = utcnow()
     return values
 

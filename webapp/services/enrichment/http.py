@@ -17,7 +17,7 @@ from urllib3.util.retry import Retry
 from ...extensions import cache
 from ...models import utcnow
 
-USER_AGENT = "Taskdeck/0.1 (task enrichment; +https://github.com/taskdeck)"
+USER_AGENT = "Taskdeck/0.1 (task enrichment)"
 # A service that said "rate limited" is not asked again before its reset time (at most this).
 MAX_BLOCK_SECONDS = 3600
 
