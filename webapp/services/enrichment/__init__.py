@@ -38,10 +38,18 @@ class Kind:
     def status_column(self) -> str:
         return f"{self.name}_status"
 
+    @property
+    def error_column(self) -> str:
+        return f"{self.name}_error"
+
+    @property
+    def fetched_at_column(self) -> str:
+        return f"{self.name}_fetched_at"
+
     def snapshot_columns(self) -> tuple[str, ...]:
         """Every column of the snapshot, cleared when the source changes."""
-        return (*self.data_columns, f"{self.name}_status", f"{self.name}_error",
-                f"{self.name}_fetched_at")
+        return (*self.data_columns, self.status_column, self.error_column,
+                self.fetched_at_column)
 
 
 def _fetch_weather_columns(city: str) -> dict[str, Any]:
@@ -76,7 +84,7 @@ def is_due(task: Task, kind: str) -> bool:
     if not enabled() or not getattr(task, spec.source):
         return False
     status = getattr(task, spec.status_column)
-    fetched_at = getattr(task, f"{kind}_fetched_at")
+    fetched_at = getattr(task, spec.fetched_at_column)
     if status is None or fetched_at is None:
         return True
     config = current_app.config
@@ -128,8 +136,8 @@ def _fetch_columns(spec: Kind, source: str, force: bool) -> dict[str, Any]:
         values.update(answer["values"])
     reason = answer.get("reason")
     values[spec.status_column] = answer["status"]
-    values[f"{spec.name}_error"] = reason[:255] if reason else None
-    values[f"{spec.name}_fetched_at"] = utcnow()
+    values[spec.error_column] = reason[:255] if reason else None
+    values[spec.fetched_at_column] = utcnow()
     return values
 
 
