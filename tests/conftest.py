@@ -3,9 +3,11 @@ CSRF switched on, users, and a live server with Chromium for browser tests."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
+import socket
 import threading
 from types import SimpleNamespace
 
@@ -40,6 +42,55 @@ def reset_database(url: str) -> None:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
             conn.execute(sa.text("CREATE SCHEMA public"))
         engine.dispose()
+
+
+def _is_local(host) -> bool:
+    """Loopback addresses and localhost: the only places a test may connect to."""
+    if host.lower() in {"", "localhost", "localhost.localdomain"}:
+        return True
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+        return address.is_loopback or address.is_unspecified
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch):
+    """Fail any test that tries to reach a non-local address (DNS look-ups included).
+
+    The attempt is refused like a dead network and also recorded, so code that catches
+    connection errors (as enrichment must) cannot hide it: the test fails afterwards.
+    """
+    attempts: list[str] = []
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def check(address) -> None:
+        # Only (host, port, ...) tuples leave the machine; AF_UNIX paths are strings.
+        if isinstance(address, tuple) and not _is_local(str(address[0])):
+            attempts.append(repr(address))
+            raise OSError(f"tests must not reach the internet: {address!r}")
+
+    def connect(sock, address):
+        check(address)
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        check(address)
+        return real_connect_ex(sock, address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host is not None:
+            check((host.decode() if isinstance(host, bytes) else host,))
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield attempts
+    if attempts:
+        pytest.fail(f"a test tried to reach the internet: {', '.join(attempts)}")
 
 
 @pytest.fixture(scope="session")

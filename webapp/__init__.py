@@ -83,12 +83,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
+    from .enrichment.views import bp as enrichment_bp
     from .main.views import bp as main_bp
     from .tasks.views import bp as tasks_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(tasks_bp)
+    app.register_blueprint(enrichment_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -52,6 +52,29 @@ class Config:
     WTF_CSRF_TIME_LIMIT = int(os.environ.get("WTF_CSRF_TIME_LIMIT", 12 * 3600))
     TASKS_PER_PAGE = 25
 
+    # Enrichment from outside services (see webapp/services/enrichment/).
+    ENRICHMENT_ENABLED = env_flag("ENRICHMENT_ENABLED", True)
+    GITHUB_API_BASE = os.environ.get("GITHUB_API_BASE", "https://api.github.com")
+    GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN") or None
+    OPENWEATHER_API_KEY = os.environ.get("OPENWEATHER_API_KEY") or None
+    OPENWEATHER_API_BASE = os.environ.get(
+        "OPENWEATHER_API_BASE", "https://api.openweathermap.org/data/2.5"
+    )
+    OPEN_METEO_GEOCODING_BASE = os.environ.get(
+        "OPEN_METEO_GEOCODING_BASE", "https://geocoding-api.open-meteo.com/v1"
+    )
+    OPEN_METEO_FORECAST_BASE = os.environ.get(
+        "OPEN_METEO_FORECAST_BASE", "https://api.open-meteo.com/v1"
+    )
+    ENRICHMENT_CONNECT_TIMEOUT = float(os.environ.get("ENRICHMENT_CONNECT_TIMEOUT", 2))
+    ENRICHMENT_READ_TIMEOUT = float(os.environ.get("ENRICHMENT_READ_TIMEOUT", 3))
+    ENRICHMENT_RETRIES = 2  # GETs answered 502/503/504 are tried again, with backoff
+    ENRICHMENT_RETRY_BACKOFF = 0.5
+    REPO_CACHE_SECONDS = 10 * 60
+    WEATHER_CACHE_SECONDS = 60 * 60
+    NOT_FOUND_CACHE_SECONDS = 5 * 60
+    ENRICHMENT_REFRESH_LIMIT = "30/minute"  # Refresh/Retry clicks per user
+
 
 class DevConfig(Config):
     pass
@@ -69,6 +92,8 @@ class TestConfig(Config):
     REDIS_URL = None
     RATELIMIT_STORAGE_URI = "memory://"
     CACHE_TYPE = "SimpleCache"
+    # No outgoing calls unless a test switches enrichment on against its local fake servers.
+    ENRICHMENT_ENABLED = False
 
 
 class ProductionConfig(Config):

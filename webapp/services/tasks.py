@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import sqlalchemy as sa
@@ -11,11 +11,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import PRIORITIES, STATUSES, StatusChange, Task, User, utcnow
+from . import enrichment
+from .enrichment.github import normalise_repo
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .permissions import can
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 10_000
+CITY_MAX = 100
 
 
 @dataclass
@@ -28,6 +31,8 @@ class TaskData:
     priority: str = "medium"
     due_date: date | None = None
     owner_id: int | None = None
+    city: str | None = None
+    repo: str | None = None  # "owner/name" or its https://github.com/owner/name address
 
 
 def get_task_for(actor: User, task_id: int, action: str = "view") -> Task:
@@ -77,9 +82,16 @@ def _clean(data: TaskData) -> TaskData:
         errors["status"] = [f"Status must be one of {', '.join(STATUSES)}."]
     if data.priority not in PRIORITIES:
         errors["priority"] = [f"Priority must be one of {', '.join(PRIORITIES)}."]
+    city = (data.city or "").strip() or None
+    if city and len(city) > CITY_MAX:
+        errors["city"] = [f"City must be at most {CITY_MAX} characters."]
+    try:
+        repo = normalise_repo(data.repo)
+    except ValueError as error:
+        errors["repo"] = [str(error)]
     if errors:
         raise Invalid(errors)
-    return TaskData(title, description, data.status, data.priority, data.due_date, data.owner_id)
+    return replace(data, title=title, description=description, city=city, repo=repo)
 
 
 def _resolve_owner(actor: User, owner_id: int | None, current: int | None = None) -> int:
@@ -117,6 +129,8 @@ def create_task(actor: User, data: TaskData) -> Task:
         priority=data.priority,
         due_date=data.due_date,
         owner_id=_resolve_owner(actor, data.owner_id),
+        city=data.city,
+        repo_full_name=data.repo,
     )
     db.session.add(task)
     _record_status(task, None, actor)
@@ -137,9 +151,19 @@ def update_task(actor: User, task_id: int, data: TaskData, expected_version: int
     task.priority = data.priority
     task.due_date = data.due_date
     task.owner_id = _resolve_owner(actor, data.owner_id, current=task.owner_id)
+    _set_enrichment_sources(task, data.city, data.repo)
     _record_status(task, old_status, actor)
     _commit_or_conflict(task)
     return task
+
+
+def _set_enrichment_sources(task: Task, city: str | None, repo: str | None) -> None:
+    """Store a new city or repository; a changed one forgets the snapshot fetched for the old."""
+    for kind, attribute, value in (("weather", "city", city), ("repo", "repo_full_name", repo)):
+        if getattr(task, attribute) != value:
+            setattr(task, attribute, value)
+            for column, cleared in enrichment.cleared_snapshot(kind).items():
+                setattr(task, column, cleared)
 
 
 def set_completed(actor: User, task_id: int, completed: bool) -> Task:

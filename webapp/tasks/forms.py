@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms_util import strip
 from ..models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES
-from ..services.tasks import DESCRIPTION_MAX, TITLE_MAX, TaskData
+from ..services.tasks import CITY_MAX, DESCRIPTION_MAX, TITLE_MAX, TaskData
 
 
 class TaskForm(FlaskForm):
@@ -29,10 +29,18 @@ class TaskForm(FlaskForm):
     )
     due_date = DateField("Due date", validators=[Optional()])
     owner_id = SelectField("Owner", coerce=int, validate_choice=True)
+    city = StringField("City", validators=[Optional(), Length(max=CITY_MAX)], filters=[strip],
+                       description="Shows the current weather there.")
+    # The service checks and normalises it (owner/name or its github.com address).
+    repo = StringField("GitHub repository", validators=[Optional(), Length(max=200)],
+                       filters=[strip], description="owner/name or https://github.com/owner/name")
     version = HiddenField()
 
     def __init__(self, *args, owners=None, **kwargs):
         """`owners`: the users the actor may assign to; without it the field is removed."""
+        task = kwargs.get("obj")
+        if task is not None and "repo" not in kwargs:
+            kwargs["repo"] = task.repo_full_name  # the form field has the shorter name
         super().__init__(*args, **kwargs)
         if owners is None or len(owners) < 2:
             del self.owner_id
@@ -51,6 +59,8 @@ class TaskForm(FlaskForm):
             priority=self.priority.data,
             due_date=self.due_date.data,
             owner_id=owner.data if owner is not None else None,
+            city=self.city.data,
+            repo=self.repo.data,
         )
 
     def expected_version(self) -> int | None:

@@ -1,0 +1,1 @@
+"""Enrichment fragments (weather, GitHub) shown on the task pages."""
