@@ -14,4 +14,6 @@ class UserRoleForm(FlaskForm):
 
 
 class UserActiveForm(FlaskForm):
-    active = RadioField("Account", choices=[("1", "Active"), ("0", "Deactivated")])
+    active = RadioField(
+        "Account", choices=[SelectChoice("1", "Active"), SelectChoice("0", "Deactivated")]
+    )
