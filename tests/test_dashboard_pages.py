@@ -131,3 +131,9 @@ def test_bad_period_is_named_on_the_dashboard(user_client):
 def test_anonymous_dashboard_goes_to_login(client):
     resp = client.get("/dashboard")
     assert resp.status_code == 302 and "/auth/login" in resp.headers["Location"]
+
+
+def test_htmx_dashboard_pushes_the_short_url(admin_client, user):
+    resp = admin_client.hx_get(f"/dashboard?start=2026-03-01&end=&user={user.id}")
+    assert resp.headers["HX-Push-Url"] == f"/dashboard?start=2026-03-01&user={user.id}"
+    assert admin_client.hx_get("/dashboard?period=30").headers["HX-Push-Url"] == "/dashboard"

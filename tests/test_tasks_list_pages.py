@@ -174,3 +174,10 @@ def test_nav_links_to_the_dashboard_for_users_and_to_users_for_admins(user_clien
 def test_admin_nav_links_to_users(admin_client):
     html = admin_client.get("/tasks").get_data(as_text=True)
     assert 'href="/dashboard"' in html and 'href="/admin/users"' in html
+
+
+def test_htmx_list_pushes_the_short_url(user_client, thirty):
+    resp = user_client.hx_get(
+        "/tasks?q=task&status=&priority=high&due=&created_from=&sort=created&order=desc"
+        "&per_page=25")
+    assert resp.headers["HX-Push-Url"] == "/tasks?priority=high&q=task"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 from flask_login import current_user, login_required
 
-from ..htmx import render_page_or_fragment
+from ..htmx import render_page_or_fragment, wants_fragment
 from ..services import stats
 from ..services.users import filter_owner_choices
 from .charts import flow_chart
@@ -32,7 +32,11 @@ def index():
         owner_choices=filter_owner_choices(current_user),
         presets=stats.PERIOD_PRESET_LABELS,
     )
-    return render_page_or_fragment("dashboard/index.html", "dashboard/_body.html", **context)
+    resp = render_page_or_fragment("dashboard/index.html", "dashboard/_body.html", **context)
+    if wants_fragment():
+        # The address bar gets the period as it was understood, without empty fields.
+        resp.headers["HX-Push-Url"] = url_for("dashboard.index", **query.query_params())
+    return resp
 
 
 @bp.app_template_filter("duration")

@@ -224,6 +224,21 @@ class DashboardQuery:
     preset: str | None = DEFAULT_PRESET
     owner_id: int | None = None
 
+    def query_params(self) -> dict[str, str]:
+        """The URL parameters that give this dashboard again (the default period left out)."""
+        params: dict[str, str] = {}
+        if self.preset is not None:
+            if self.preset != DEFAULT_PRESET:
+                params["period"] = self.preset
+        else:
+            for name in ("start", "end"):
+                day = getattr(self.period, name)
+                if day is not None:
+                    params[name] = day.isoformat()
+        if self.owner_id is not None:
+            params["user"] = str(self.owner_id)
+        return params
+
 
 def parse_dashboard_query(
     args: Mapping[str, str], actor: User, today: date | None = None

@@ -92,7 +92,11 @@ def index():
     if not wants_fragment():  # the filter bar and quick add are only on the full page
         context.update(form=task_form(), owner_choices=filter_owner_choices(current_user),
                        per_page_choices=PER_PAGE_CHOICES)
-    return render_page_or_fragment("tasks/index.html", "tasks/_list.html", **context)
+    resp = render_page_or_fragment("tasks/index.html", "tasks/_list.html", **context)
+    if wants_fragment():
+        # The form sends every field, empty ones too; the address bar gets the short form.
+        resp.headers["HX-Push-Url"] = url_for("tasks.index", **filters.query_params())
+    return resp
 
 
 @bp.get("/export.csv")
