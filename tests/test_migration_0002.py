@@ -39,8 +39,9 @@ def insert_task(owner_id: int, title: str, status: str, created_at: datetime,
         " :completed) RETURNING id"
     ).bindparams(sa.bindparam("created", type_=sa.DateTime),
                  sa.bindparam("completed", type_=sa.DateTime))
-    return db.session.execute(query, {"title": title, "status": status, "owner": owner_id, "created": created_at,
-         "completed": completed_at}).scalar_one()
+    values = {"title": title, "status": status, "owner": owner_id, "created": created_at,
+              "completed": completed_at}
+    return db.session.execute(query, values).scalar_one()
 
 
 @pytest.fixture
