@@ -28,7 +28,7 @@ def index():
     query, errors = stats.parse_dashboard_query(request.args, current_user)
     board = stats.dashboard(current_user, query)
     context = dict(
-        board=board, errors=errors, chart=flow_chart(board),
+        board=board, filter_errors=errors, chart=flow_chart(board),
         owner_choices=filter_owner_choices(current_user),
         presets=stats.PERIOD_PRESET_LABELS,
     )

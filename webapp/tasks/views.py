@@ -90,8 +90,9 @@ def index():
         filter_errors=filter_errors,
     )
     if not wants_fragment():  # the filter bar and quick add are only on the full page
+        sizes = sorted({*PER_PAGE_CHOICES, filters.per_page})
         context.update(form=task_form(), owner_choices=filter_owner_choices(current_user),
-                       per_page_choices=PER_PAGE_CHOICES)
+                       per_page_options=[(n, str(n)) for n in sizes])
     resp = render_page_or_fragment("tasks/index.html", "tasks/_list.html", **context)
     if wants_fragment():
         # The form sends every field, empty ones too; the address bar gets the short form.
