@@ -23,6 +23,7 @@ class Label:
     x: float
     y: float
     text: str
+    anchor: str = "middle"  # CSS class: "first" and "last" keep the text inside the box
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class FlowChart:
     x_labels: list[Label]
     gridlines: list[float]
     baseline: float
+    left: int = LEFT
+    right: int = WIDTH - RIGHT
 
 
 def _nice_max(value: int) -> int:
@@ -70,7 +73,15 @@ def flow_chart(board: Dashboard) -> FlowChart:
                 for f in (0, 0.5, 1) if f == 0 or top * f == int(top * f)]
     x_labels = []
     if bars:
-        picks = sorted({0, len(bars) // 2, len(bars) - 1})
-        x_labels = [Label(round(LEFT + i * slot + slot / 2, 2), HEIGHT - 8,
-                          bars[i].start.isoformat()) for i in picks]
+        last = len(bars) - 1
+        if last == 0:
+            x_labels = [Label(round(LEFT + slot / 2, 2), HEIGHT - 8, bars[0].start.isoformat())]
+        else:
+            x_labels = [
+                Label(LEFT, HEIGHT - 8, bars[0].start.isoformat(), "first"),
+                Label(WIDTH - RIGHT, HEIGHT - 8, bars[last].start.isoformat(), "last"),
+            ]
+            if last >= 2:
+                x_labels.insert(1, Label(round(LEFT + (last // 2) * slot + slot / 2, 2),
+                                         HEIGHT - 8, bars[last // 2].start.isoformat()))
     return FlowChart(WIDTH, HEIGHT, created, completed, y_labels, x_labels, gridlines, baseline)
