@@ -181,3 +181,11 @@ def test_htmx_list_pushes_the_short_url(user_client, thirty):
         "/tasks?q=task&status=&priority=high&due=&created_from=&sort=created&order=desc"
         "&per_page=25")
     assert resp.headers["HX-Push-Url"] == "/tasks?priority=high&q=task"
+
+
+def test_plain_form_submission_gives_the_same_rows_as_the_short_url(user_client, thirty):
+    full = user_client.get(
+        "/tasks?q=task&status=&priority=high&due=&created_from=&created_to=&sort=title"
+        "&order=asc&per_page=5")
+    short = user_client.get("/tasks?q=task&priority=high&sort=title&order=asc&per_page=5")
+    assert row_ids(full) == row_ids(short) and len(row_ids(full)) == 5

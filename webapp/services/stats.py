@@ -7,7 +7,7 @@ pages and the JSON API read them from here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -309,7 +309,6 @@ class Dashboard:
     users: list[UserTaskCounts] | None = None
     chart_start: date | None = None
     chart_end: date | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
