@@ -89,3 +89,22 @@ def test_bad_filter_on_export_is_ignored_not_500(user_client, sixty):
 
 def test_anonymous_export_goes_to_login(client):
     assert client.get("/tasks/export.csv").status_code == 302
+
+
+def test_csv_streams_more_rows_than_one_chunk_in_list_order(app, user_client, user):
+    from datetime import datetime, timedelta
+
+    from tests.factories import add_task
+    from webapp.extensions import db
+    from webapp.services.export import CHUNK_ROWS
+
+    with app.app_context():
+        tasks = [add_task(user.id, f"Bulk {n:04d}", datetime(2026, 1, 1) + timedelta(minutes=n))
+                 for n in range(CHUNK_ROWS * 2 + 7)]
+        db.session.commit()
+        expected = [t.id for t in tasks]
+    resp = user_client.get("/tasks/export.csv?sort=created&order=asc")
+    chunks = [c.decode() if isinstance(c, bytes) else c for c in resp.response]
+    assert len(chunks) >= 3  # header, then a chunk per CHUNK_ROWS rows
+    ids = [int(row[0]) for row in list(csv.reader(io.StringIO("".join(chunks))))[1:]]
+    assert ids == expected
