@@ -99,6 +99,12 @@ class Task(TimestampMixin, db.Model):
             sa.text("status IN ('pending', 'in-progress', 'completed')"), name="status"
         ),
         sa.CheckConstraint(sa.text("priority IN ('low', 'medium', 'high')"), name="priority"),
+        # For the list's filters and sorts and the dashboard (migration 0002).
+        sa.Index("ix_tasks_owner_id_created_at", "owner_id", "created_at"),
+        sa.Index("ix_tasks_owner_id_status", "owner_id", "status"),
+        sa.Index("ix_tasks_owner_id_due_date", "owner_id", "due_date"),
+        sa.Index("ix_tasks_created_at", "created_at"),
+        sa.Index("ix_tasks_due_date", "due_date"),
     )
 
     @property
@@ -135,6 +141,11 @@ class StatusChange(db.Model):
 
     task: Mapped[Task] = relationship(back_populates="status_changes")
     changed_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        # Completions per day and the average time to complete (migration 0002).
+        sa.Index("ix_status_changes_new_status_changed_at", "new_status", "changed_at"),
+    )
 
 
 class ApiToken(db.Model):

@@ -55,9 +55,35 @@ class TaskFilters:
     def without_paging(self) -> TaskFilters:
         return replace(self, page=1)
 
+    @property
+    def is_narrowed(self) -> bool:
+        """Whether any filter (not the sort or the page) leaves tasks out."""
+        return any(getattr(self, name) not in (None, "") for name in NARROWING_FIELDS)
 
-# The parameter names the pages use; the API passes its own (userId, createdFrom, ...).
-PAGE_PARAM_NAMES = {name: name for name in TaskFilters.__dataclass_fields__}
+    def query_params(
+        self, param_names: Mapping[str, str] | None = None, **changes
+    ) -> dict[str, str]:
+        """The URL parameters that give this view again (defaults left out), with changes.
+
+        A change to None drops the parameter, so `query_params(page=None)` links to page one.
+        """
+        names = {**PAGE_PARAM_NAMES, **(param_names or {})}
+        defaults = TaskFilters()
+        values = {**{f: getattr(self, f) for f in TaskFilters.__dataclass_fields__}, **changes}
+        params = {}
+        for field, value in values.items():
+            if value is None or value == "" or value == getattr(defaults, field):
+                continue
+            params[names[field]] = value.isoformat() if isinstance(value, date) else str(value)
+        return params
+
+
+NARROWING_FIELDS = ("status", "priority", "owner_id", "q", "created_from", "created_to", "due")
+# The parameter names the pages use (SPEC "Pages": owner, not owner_id); the API passes its
+# own (userId, createdFrom, ...).
+PAGE_PARAM_NAMES = {name: name for name in TaskFilters.__dataclass_fields__} | {
+    "owner_id": "owner"
+}
 
 
 def _parse_date(value: str) -> date:
@@ -167,6 +193,13 @@ def start_of_day(day: date) -> datetime:
     return datetime.combine(day, time.min)
 
 
+def start_of_next_day(day: date) -> datetime:
+    """Midnight after the day: the exclusive end of a period that includes the day."""
+    if day >= date.max:
+        return datetime.max
+    return start_of_day(day + timedelta(days=1))
+
+
 def _like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -189,7 +222,7 @@ def filtered_tasks(actor, filters: TaskFilters) -> sa.Select:
     if filters.created_from:
         query = query.where(Task.created_at >= start_of_day(filters.created_from))
     if filters.created_to:
-        query = query.where(Task.created_at < start_of_day(filters.created_to + timedelta(days=1)))
+        query = query.where(Task.created_at < start_of_next_day(filters.created_to))
     if filters.due:
         query = query.where(_due_condition(filters.due))
     column = SORT_COLUMNS[filters.sort]

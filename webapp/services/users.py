@@ -9,7 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from ..extensions import db
 from ..models import ROLES, User, utcnow
-from .errors import Invalid, NotFound
+from .errors import Forbidden, Invalid, NotFound
 from .passwords import hash_password, needs_rehash, verify_password
 from .permissions import can
 
@@ -112,3 +112,70 @@ def assignable_users(actor: User) -> list[User]:
     return list(
         db.session.scalars(sa.select(User).where(User.is_active).order_by(User.username))
     )
+
+
+def filter_owner_choices(actor: User) -> list[User]:
+    """Users an actor may filter tasks or figures by: every account for admins, else none."""
+    if not can(actor, "view_all_tasks"):
+        return []
+    return list(db.session.scalars(sa.select(User).order_by(User.username)))
+
+
+def _other_active_admins(user: User) -> int:
+    """How many active admins there are besides the user, rows locked until the commit.
+
+    The lock (FOR UPDATE on PostgreSQL) makes two admins demoting each other at the same
+    moment wait for one another, so the last-admin rule holds under concurrency too.
+    """
+    ids = db.session.scalars(
+        sa.select(User.id)
+        .where(User.role == "admin", User.is_active, User.id != user.id)
+        .with_for_update()
+    ).all()
+    return len(ids)
+
+
+def _managed_user(actor: User, user_id: int) -> User:
+    if not can(actor, "manage_users"):
+        raise Forbidden("manage_users", "Only admins can manage accounts.")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    return user
+
+
+def set_role(actor: User, user_id: int, role: str) -> User:
+    """Give an account the role (admins only); the last active admin keeps theirs."""
+    user = _managed_user(actor, user_id)
+    if role not in ROLES:
+        raise Invalid({"role": [f"Role must be one of {', '.join(ROLES)}."]})
+    if user.role == role:
+        return user
+    if user.is_admin and user.is_active and _other_active_admins(user) == 0:
+        db.session.rollback()
+        raise Invalid({"role": ["The last active admin cannot be demoted."]})
+    user.role = role
+    db.session.commit()
+    return user
+
+
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """Deactivate or reactivate an account (admins only).
+
+    Deactivating ends the user's sessions at once: the user loader refuses inactive users and
+    the bumped session version makes old session cookies useless even after a reactivation.
+    The last active admin cannot be deactivated, and nobody deactivates themself.
+    """
+    user = _managed_user(actor, user_id)
+    if user.is_active == active:
+        return user
+    if not active:
+        if user.id == actor.id:
+            raise Invalid({"is_active": ["You cannot deactivate your own account."]})
+        if user.is_admin and _other_active_admins(user) == 0:
+            db.session.rollback()
+            raise Invalid({"is_active": ["The last active admin cannot be deactivated."]})
+        user.session_version += 1
+    user.is_active = active
+    db.session.commit()
+    return user

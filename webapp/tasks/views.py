@@ -5,24 +5,34 @@ Every write answers htmx with the changed fragment and plain forms with a 303 re
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     make_response,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask_login import current_user, login_required
 
 from ..forms_util import copy_errors_to_form
 from ..htmx import redirect_after_post, render_page_or_fragment, safe_next_url, wants_fragment
-from ..models import Task
+from ..models import Task, utcnow
 from ..services import tasks as task_service
 from ..services.errors import Conflict, Invalid
-from ..services.task_queries import paginate_tasks, parse_task_filters
-from ..services.users import assignable_users
+from ..services.export import tasks_csv
+from ..services.task_queries import (
+    PER_PAGE_CHOICES,
+    TaskFilters,
+    paginate_tasks,
+    parse_task_filters,
+)
+from ..services.users import assignable_users, filter_owner_choices
 from .forms import TaskForm
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -55,18 +65,52 @@ def next_url(default: str) -> str:
     return safe_next_url(request.form.get("next") or request.args.get("next"), default)
 
 
+def list_filters() -> tuple[TaskFilters, dict[str, str]]:
+    """The list's filters from the query string, and a message per ignored parameter."""
+    return parse_task_filters(request.args, default_per_page=current_app.config["TASKS_PER_PAGE"])
+
+
 @bp.get("")
 def index():
-    """The current user's tasks (every task for admins) with the quick-add form."""
-    filters, filter_errors = parse_task_filters(
-        request.args, default_per_page=current_app.config["TASKS_PER_PAGE"]
-    )
+    """The current user's tasks (every task for admins): filter bar, list and quick add.
+
+    htmx requests from the filter bar, the sort and the pager get only the list fragment.
+    """
+    filters, filter_errors = list_filters()
     pagination = paginate_tasks(current_user, filters)
-    return render_page_or_fragment(
-        "tasks/index.html", "tasks/_list.html",
+    if pagination.page > pagination.pages > 0:
+        # Past the last page (an old bookmark): show the last page and say so.
+        filter_errors["page"] = (
+            f"Page {pagination.page} is past the end; showing page {pagination.pages}."
+        )
+        filters = replace(filters, page=pagination.pages)
+        pagination = paginate_tasks(current_user, filters)
+    context = dict(
         tasks=pagination.items, pagination=pagination, filters=filters,
-        filter_errors=filter_errors, form=task_form(),
+        filter_errors=filter_errors,
     )
+    if not wants_fragment():  # the filter bar and quick add are only on the full page
+        sizes = sorted({*PER_PAGE_CHOICES, filters.per_page})
+        context.update(form=task_form(), owner_choices=filter_owner_choices(current_user),
+                       per_page_options=[(n, str(n)) for n in sizes])
+    resp = render_page_or_fragment("tasks/index.html", "tasks/_list.html", **context)
+    if wants_fragment():
+        # The form sends every field, empty ones too; the address bar gets the short form.
+        resp.headers["HX-Push-Url"] = url_for("tasks.index", **filters.query_params())
+    return resp
+
+
+@bp.get("/export.csv")
+def export():
+    """Every task of the filtered, sorted list (all pages) as CSV, streamed in chunks."""
+    filters, _ = list_filters()
+    filename = f"tasks-{utcnow():%Y%m%d-%H%M}.csv"
+    resp = Response(
+        stream_with_context(tasks_csv(current_user, filters)), mimetype="text/csv"
+    )
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.post("")

@@ -1,0 +1,87 @@
+"""The list page and the dashboard run the same number of SQL statements at 10 and at 200
+tasks: every figure is an aggregate query, nothing is loaded row by row (no N+1)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from tests.factories import add_task
+from webapp.extensions import db
+
+
+@contextmanager
+def counted(app):
+    """Count the SQL statements sent to the database inside the block."""
+    statements: list[str] = []
+
+    def before_cursor_execute(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+
+def add_tasks(app, owners, total: int) -> None:
+    """Tasks spread over owners, statuses, priorities, due dates and the last 60 days."""
+    start = datetime.now() - timedelta(days=60)  # noqa: DTZ005 (naive like the columns)
+    with app.app_context():
+        for n in range(total):
+            status = ("pending", "in-progress", "completed")[n % 3]
+            created = start + timedelta(hours=7 * n % (24 * 60))
+            add_task(owners[n % len(owners)].id, f"Task {n}", created, status,
+                     ("low", "medium", "high")[n % 3],
+                     due_date=created.date() + timedelta(days=n % 20) if n % 4 else None,
+                     completions=(created + timedelta(hours=5),) if status == "completed"
+                     else ())
+        db.session.commit()
+        db.session.remove()
+
+
+def statement_count(app, client, path: str, headers=None) -> int:
+    client.get(path, headers=headers)  # warm up: first-request work is not what is counted
+    with counted(app) as statements:
+        resp = client.get(path, headers=headers)
+    assert resp.status_code == 200
+    return len(statements)
+
+
+PATHS = [
+    "/tasks",
+    "/tasks?status=completed&sort=due&order=asc&per_page=50",
+    "/tasks?q=task&page=2&per_page=5",
+    "/dashboard",
+    "/dashboard?period=all",
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_user_page_runs_as_many_queries_at_200_tasks_as_at_10(app, user_client, user,
+                                                              other_user, path):
+    add_tasks(app, [user, other_user], 20)  # 10 of alice's
+    at_10 = statement_count(app, user_client, path)
+    add_tasks(app, [user, other_user], 380)  # 200 of alice's
+    assert statement_count(app, user_client, path) == at_10
+
+
+@pytest.mark.parametrize("path", [*PATHS, "/dashboard?period=90&user=2", "/admin/users"])
+def test_admin_page_runs_as_many_queries_at_200_tasks_as_at_10(app, admin_client, user,
+                                                               other_user, path):
+    add_tasks(app, [user, other_user], 10)
+    at_10 = statement_count(app, admin_client, path)
+    add_tasks(app, [user, other_user], 190)
+    assert statement_count(app, admin_client, path) == at_10
+
+
+def test_htmx_list_fragment_runs_a_bounded_number_of_queries(app, user_client, user):
+    add_tasks(app, [user], 200)
+    assert statement_count(app, user_client, "/tasks?per_page=100",
+                           headers={"HX-Request": "true"}) <= 4
