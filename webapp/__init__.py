@@ -82,6 +82,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .account.views import bp as account_bp
+    from .api import register_api
     from .auth.views import bp as auth_bp
     from .enrichment.views import bp as enrichment_bp
     from .main.views import bp as main_bp
@@ -91,6 +93,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(enrichment_bp)
+    app.register_blueprint(account_bp)
+    register_api(app)
 
 
 def register_template_helpers(app: Flask) -> None:

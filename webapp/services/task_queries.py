@@ -63,7 +63,10 @@ PAGE_PARAM_NAMES = {name: name for name in TaskFilters.__dataclass_fields__}
 def _parse_date(value: str) -> date:
     if len(value) != 10:
         raise ValueError(value)
-    return date.fromisoformat(value)
+    day = date.fromisoformat(value)
+    if day == date.max:  # "up to and including" needs the next day, which does not exist
+        raise ValueError(value)
+    return day
 
 
 def _parse_positive_int(value: str, maximum: int) -> int:

@@ -112,3 +112,10 @@ def assignable_users(actor: User) -> list[User]:
     return list(
         db.session.scalars(sa.select(User).where(User.is_active).order_by(User.username))
     )
+
+
+def users_visible_to(actor: User) -> list[User]:
+    """Accounts the actor may see, by id: everyone for an admin, else only themself."""
+    if not can(actor, "manage_users"):
+        return [actor]
+    return list(db.session.scalars(sa.select(User).order_by(User.id)))
