@@ -7,9 +7,17 @@ from __future__ import annotations
 from copy import deepcopy
 
 from ..models import PRIORITIES, STATUSES
-from ..services.task_queries import DUE_CHOICES, MAX_PAGE, MAX_PER_PAGE, Q_MAX, SORT_CHOICES
+from ..services.task_queries import (
+    DUE_CHOICES,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    Q_MAX,
+    SORT_CHOICES,
+    STATUS_ALIASES,
+)
 
 MAX_ID = 2_147_483_647
+MAX_USER_ID_FILTER = 999_999_999_999  # twelve digits, as parse_task_filters accepts
 
 
 def ref(name: str) -> dict:
@@ -266,9 +274,13 @@ def operation(summary: str, description: str, response: dict, *, tag: str,
     return op
 
 
+# An empty (or blank) query value counts as absent, as in the task list's filter form.
+BLANK = {"type": "string", "pattern": r"^\s*$"}
+
+
 def query(name: str, schema: dict, description: str) -> dict:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description}
+    return {"name": name, "in": "query", "required": False,
+            "schema": {"anyOf": [schema, BLANK]}, "description": description}
 
 
 def path_id(name: str, description: str) -> dict:
@@ -279,9 +291,10 @@ def path_id(name: str, description: str) -> dict:
 DATE = {"type": "string", "format": "date", "examples": ["2026-01-31"]}
 
 TASK_FILTERS = [
-    query("status", {"type": "string", "enum": [*STATUSES, "in_progress"]},
-          "Only tasks with this status (`in_progress` is accepted for `in-progress`)."),
-    query("userId", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    query("status", {"type": "string", "enum": [*STATUSES, *STATUS_ALIASES]},
+          "Only tasks with this status (`in_progress` is accepted for `in-progress`; "
+          "case does not matter)."),
+    query("userId", {"type": "integer", "minimum": 1, "maximum": MAX_USER_ID_FILTER},
           "Only tasks owned by this user (a user only ever sees their own)."),
     query("priority", {"type": "string", "enum": list(PRIORITIES)},
           "Only tasks with this priority."),
@@ -316,7 +329,7 @@ the Account page, or with `flask --app wsgi tokens create USERNAME --name NAME`)
 browser session works too. A user sees only themself and their own tasks; an admin sees
 everyone.
 
-**Errors** are JSON: `{"error": "...", "code": "...", "fields": {...}}`; `fields` names each
+**Query parameters** left empty count as absent. **Errors** are JSON: `{"error": "...", "code": "...", "fields": {...}}`; `fields` names each
 bad query parameter.
 
 **Rate limit**: 100 requests a minute per token (or per logged-in user); every answer carries
