@@ -231,6 +231,7 @@ def test_tasks_list_loads_only_the_rows_of_the_page(app, client, user, make_task
     ({"status": "done"}, "status"),
     ({"userId": "abc"}, "userId"),
     ({"userId": "-3"}, "userId"),
+    ({"userId": "2147483648"}, "userId"),
     ({"page": "0"}, "page"),
     ({"perPage": "101"}, "perPage"),
     ({"priority": "urgent"}, "priority"),

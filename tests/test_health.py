@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.openapi_check import checked
 from webapp import create_app
 from webapp.config import TestConfig
+from webapp.extensions import db
 
 UNREACHABLE_DB = "postgresql+psycopg://nobody@127.0.0.1:9/nothing?connect_timeout=2"
 
@@ -22,7 +23,6 @@ def test_health_is_503_when_the_database_is_unreachable(app):
         resp = checked(down.test_client().get("/health"))
     finally:
         with down.app_context():
-            from webapp.extensions import db
             db.engine.dispose()
     assert resp.status_code == 503
     assert resp.json["status"] == "error" and resp.json["database"] == "down"

@@ -17,7 +17,6 @@ from ..services.task_queries import (
 )
 
 MAX_ID = 2_147_483_647
-MAX_USER_ID_FILTER = 999_999_999_999  # twelve digits, as parse_task_filters accepts
 
 
 def ref(name: str) -> dict:
@@ -294,7 +293,7 @@ TASK_FILTERS = [
     query("status", {"type": "string", "enum": [*STATUSES, *STATUS_ALIASES]},
           "Only tasks with this status (`in_progress` is accepted for `in-progress`; "
           "case does not matter)."),
-    query("userId", {"type": "integer", "minimum": 1, "maximum": MAX_USER_ID_FILTER},
+    query("userId", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
           "Only tasks owned by this user (a user only ever sees their own)."),
     query("priority", {"type": "string", "enum": list(PRIORITIES)},
           "Only tasks with this priority."),
@@ -329,7 +328,9 @@ the Account page, or with `flask --app wsgi tokens create USERNAME --name NAME`)
 browser session works too. A user sees only themself and their own tasks; an admin sees
 everyone.
 
-**Query parameters** left empty count as absent. **Errors** are JSON: `{"error": "...", "code": "...", "fields": {...}}`; `fields` names each
+**Query parameters** left empty count as absent.
+
+**Errors** are JSON: `{"error": "...", "code": "...", "fields": {...}}`; `fields` names each
 bad query parameter.
 
 **Rate limit**: 100 requests a minute per token (or per logged-in user); every answer carries

@@ -112,7 +112,8 @@ def parse_task_filters(
     owner = raw("owner_id")
     if owner:
         try:
-            values["owner_id"] = _parse_positive_int(owner, 2**63 - 1)
+            # Ids are 32-bit integers: PostgreSQL refuses a larger one instead of matching none.
+            values["owner_id"] = _parse_positive_int(owner, 2**31 - 1)
         except ValueError:
             errors[names["owner_id"]] = "Owner must be a user id (a positive whole number)."
     q = raw("q")
