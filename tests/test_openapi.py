@@ -8,6 +8,7 @@ import re
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.conftest import bearer
@@ -28,6 +29,10 @@ def test_document_is_openapi_3_and_describes_every_api_route(app, client):
     routes = {openapi_path(rule.rule) for rule in app.url_map.iter_rules()
               if rule.rule.startswith("/api/") or rule.rule == "/health"}
     assert routes == set(document["paths"])
+
+
+def test_document_is_valid_openapi():
+    validate(openapi_document())  # raises with the first problem found
 
 
 def test_document_describes_the_errors_of_every_api_operation():
