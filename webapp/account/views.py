@@ -63,7 +63,7 @@ def create_token():
     return render_tokens(form, 422)
 
 
-@bp.post("/tokens/<int(min=1, max=2147483647):token_id>/revoke")
+@bp.post("/tokens/<int:token_id>/revoke")
 def revoke_token(token_id: int):
     """Revoke one of the user's tokens: it stops working at once."""
     token = token_service.revoke_token(current_user, token_id)

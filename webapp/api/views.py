@@ -20,8 +20,6 @@ from .serializers import task_json, user_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-# Ids are 32-bit integers in the database; a larger number cannot name an object.
-ID = "int(min=1, max=2147483647)"
 PUBLIC_ENDPOINTS = frozenset({"api.openapi_json", "api.docs"})
 # The API's names for the filters the task list page calls owner, created_from, ...
 TASK_PARAM_NAMES = {
@@ -73,7 +71,7 @@ def users():
     return jsonify({"users": [user_json(u) for u in visible], "count": len(visible)})
 
 
-@bp.get(f"/users/<{ID}:user_id>")
+@bp.get("/users/<int:user_id>")
 def user(user_id: int):
     """One account the caller may see (404 otherwise)."""
     return jsonify(user_json(get_user_for(caller_user(), user_id)))
@@ -98,7 +96,7 @@ def tasks():
     })
 
 
-@bp.get(f"/tasks/<{ID}:task_id>")
+@bp.get("/tasks/<int:task_id>")
 def task(task_id: int):
     """One task the caller may see (404 otherwise, whether absent or someone else's)."""
     return jsonify(task_json(task_service.get_task_for(caller_user(), task_id)))
