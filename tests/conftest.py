@@ -247,6 +247,27 @@ def make_task(app):
     return _make_task
 
 
+@pytest.fixture
+def make_token(app):
+    """Create a personal API token through the service layer; returns the secret."""
+    from webapp.models import User
+    from webapp.services import tokens as token_service
+
+    def _make_token(owner, name: str = "script", expires_on=None) -> str:
+        with app.app_context():
+            actor = db.session.get(User, owner.id)
+            _, secret = token_service.create_token(actor, name, expires_on)
+            db.session.remove()
+        return secret
+
+    return _make_token
+
+
+def bearer(token: str) -> dict:
+    """Headers that authenticate an API request with a personal token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 # --- Browser tests -------------------------------------------------------------------------
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

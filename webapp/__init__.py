@@ -82,7 +82,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .account.views import bp as account_bp
     from .admin.views import bp as admin_bp
+    from .api import register_api
     from .auth.views import bp as auth_bp
     from .dashboard.views import bp as dashboard_bp
     from .enrichment.views import bp as enrichment_bp
@@ -95,6 +97,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(enrichment_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(account_bp)
+    register_api(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""Command-line tools: `flask --app wsgi users create ...` and `flask --app wsgi demo seed`."""
+"""Command-line tools: `flask --app wsgi users create ...`, `flask --app wsgi demo seed` and
+`flask --app wsgi tokens create ...`."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from flask.cli import AppGroup
 from .extensions import db
 from .models import User, utcnow
 from .services import tasks as task_service
+from .services import tokens as token_service
 from .services import users as user_service
 from .services.errors import Invalid
 
 users_cli = AppGroup("users", help="Manage accounts.")
 demo_cli = AppGroup("demo", help="Demo data for trying Taskdeck out.")
+tokens_cli = AppGroup("tokens", help="Personal API tokens.")
 
 # (username, display name, email, password, role)
 DEMO_ACCOUNTS = [
@@ -80,6 +83,28 @@ def seed_command():
         click.echo(f"  {username:<6} / {password}   ({role})")
 
 
+@tokens_cli.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for.")
+@click.option("--expires", "expires_on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Last day (UTC) the token works, as YYYY-MM-DD; no expiry when absent.")
+def create_token_command(username, name, expires_on):
+    """Create an API token for USERNAME and print it (alone, for scripts)."""
+    user = db.session.scalar(
+        sa.select(User).where(User.username == user_service.normalise_username(username))
+    )
+    if user is None or not user.is_active:
+        raise click.ClickException(f"No active account named {username!r}.")
+    try:
+        _, secret = token_service.create_token(
+            user, name, expires_on.date() if expires_on else None
+        )
+    except Invalid as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(secret)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(tokens_cli)

@@ -75,6 +75,11 @@ class Config:
     NOT_FOUND_CACHE_SECONDS = 5 * 60
     ENRICHMENT_REFRESH_LIMIT = "30/minute"  # Refresh/Retry clicks per user
 
+    # JSON API: requests a client may make per token (or per logged-in user), and the
+    # browser origins allowed to call it cross-site (comma-separated; none by default).
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "100/minute")
+    CORS_ORIGINS = os.environ.get("CORS_ORIGINS", "")
+
 
 class DevConfig(Config):
     pass
@@ -94,6 +99,8 @@ class TestConfig(Config):
     CACHE_TYPE = "SimpleCache"
     # No outgoing calls unless a test switches enrichment on against its local fake servers.
     ENRICHMENT_ENABLED = False
+    API_RATE_LIMIT = "100/minute"
+    CORS_ORIGINS = ""
 
 
 class ProductionConfig(Config):

@@ -89,7 +89,10 @@ PAGE_PARAM_NAMES = {name: name for name in TaskFilters.__dataclass_fields__} | {
 def _parse_date(value: str) -> date:
     if len(value) != 10:
         raise ValueError(value)
-    return date.fromisoformat(value)
+    day = date.fromisoformat(value)
+    if day == date.max:  # "up to and including" needs the next day, which does not exist
+        raise ValueError(value)
+    return day
 
 
 def _parse_positive_int(value: str, maximum: int) -> int:
@@ -135,7 +138,8 @@ def parse_task_filters(
     owner = raw("owner_id")
     if owner:
         try:
-            values["owner_id"] = _parse_positive_int(owner, 2**63 - 1)
+            # Ids are 32-bit integers: PostgreSQL refuses a larger one instead of matching none.
+            values["owner_id"] = _parse_positive_int(owner, 2**31 - 1)
         except ValueError:
             errors[names["owner_id"]] = "Owner must be a user id (a positive whole number)."
     q = raw("q")

@@ -179,3 +179,8 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
     user.is_active = active
     db.session.commit()
     return user
+def users_visible_to(actor: User) -> list[User]:
+    """Accounts the actor may see, by id: everyone for an admin, else only themself."""
+    if not can(actor, "manage_users"):
+        return [actor]
+    return list(db.session.scalars(sa.select(User).order_by(User.id)))

@@ -1,0 +1,47 @@
+"""In Chromium: a user creates and revokes an API token on the account page (htmx), and
+/api/docs renders the OpenAPI document with Swagger UI from the project's own assets."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page, user):
+    page.goto("/auth/login")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/tasks"))
+
+
+def test_user_creates_uses_and_revokes_a_token_in_the_browser(page, live_server, user):
+    log_in(page, user)
+    page.get_by_role("link", name="Account").click()
+    page.get_by_label("Token name").fill("laptop script")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.locator("#new-token").input_value()
+    assert secret.startswith("td_")
+    expect(page.locator("#token-list")).to_contain_text("laptop script")
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert requests.get(f"{live_server}/api/stats", headers=headers, timeout=5).status_code == 200
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke laptop script").click()
+    expect(page.locator("#flash")).to_contain_text("Revoked the token")
+    expect(page.locator("#token-list")).not_to_contain_text("laptop script")
+    assert requests.get(f"{live_server}/api/stats", headers=headers, timeout=5).status_code == 401
+
+
+def test_api_docs_render_the_document(page):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto("/api/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Taskdeck API")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    assert not errors

@@ -1,0 +1,132 @@
+"""Rate limits on /api: per token (or user), X-RateLimit-* headers, JSON 429 with Retry-After,
+and one shared budget across app instances through Redis."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import bearer
+from tests.openapi_check import checked
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def small_limit(app, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3/minute")
+
+
+def test_api_answers_carry_rate_limit_headers(client, user, make_token):
+    resp = client.get("/api/stats", headers=bearer(make_token(user)))
+    assert resp.status_code == 200
+    assert resp.headers["X-RateLimit-Limit"] == "100"
+    assert resp.headers["X-RateLimit-Remaining"] == "99"
+    assert int(resp.headers["X-RateLimit-Reset"]) > time.time()
+
+
+def test_token_over_the_limit_gets_json_429_with_retry_after(small_limit, client, user,
+                                                            make_token):
+    headers = bearer(make_token(user))
+    for _ in range(3):
+        assert client.get("/api/tasks", headers=headers).status_code == 200
+    resp = checked(client.get("/api/tasks", headers=headers))
+    assert resp.status_code == 429
+    assert resp.json["code"] == "too_many_requests"
+    assert "Retry-After" in resp.json["error"]
+    assert 0 < int(resp.headers["Retry-After"]) <= 60
+    assert resp.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_each_token_has_its_own_budget(small_limit, client, user, make_token):
+    first, second = bearer(make_token(user, "first")), bearer(make_token(user, "second"))
+    for _ in range(3):
+        client.get("/api/stats", headers=first)
+    assert client.get("/api/stats", headers=first).status_code == 429
+    assert client.get("/api/stats", headers=second).status_code == 200
+
+
+def test_logged_in_user_has_a_budget_of_their_own(small_limit, user_client, user, make_token):
+    for _ in range(3):
+        assert user_client.get("/api/stats").status_code == 200
+    assert user_client.get("/api/stats").status_code == 429
+    assert user_client.get("/api/stats", headers=bearer(make_token(user))).status_code == 200
+
+
+def test_pages_are_not_counted_against_the_api_budget(small_limit, user_client):
+    for _ in range(4):
+        assert user_client.get("/tasks").status_code == 200
+    assert user_client.get("/api/stats").status_code == 200
+
+
+# --- Redis: several instances share one budget ----------------------------------------------
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set: the Redis rate-limit test needs a Redis server")
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.delete(*client.keys("LIMITS*") or ["-"])
+    yield url
+    client.delete(*client.keys("LIMITS*") or ["-"])
+    client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_instance(database_url: str, redis_url: str, log: Path) -> tuple[subprocess.Popen, str]:
+    """Serve the app in its own process, as a second machine would."""
+    port = free_port()
+    env = {
+        **os.environ, "APP_ENV": "development", "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url, "API_RATE_LIMIT": "4/minute", "FLASK_DEBUG": "0",
+    }
+    with log.open("w") as out:
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", "127.0.0.1",
+             "--port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/health", timeout=1).status_code == 200:
+                return process, base
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.terminate()
+    raise AssertionError(f"the instance did not start:\n{log.read_text()}")
+
+
+def test_two_instances_share_the_api_budget_through_redis(database_url, redis_url, user,
+                                                         make_token, tmp_path):
+    headers = bearer(make_token(user))
+    instances = [start_instance(database_url, redis_url, tmp_path / f"app{n}.log")
+                 for n in (1, 2)]
+    try:
+        (_, first), (_, second) = instances
+        answers = [requests.get(base + "/api/stats", headers=headers, timeout=5)
+                   for base in (first, second, first, second, second)]
+    finally:
+        for process, _ in instances:
+            process.terminate()
+            process.wait(10)
+    assert [r.status_code for r in answers] == [200, 200, 200, 200, 429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in answers[:4]] == ["3", "2", "1", "0"]
+    assert answers[4].json()["code"] == "too_many_requests"
+    assert "Retry-After" in answers[4].headers

@@ -1,0 +1,107 @@
+"""Personal API tokens: created for a user, shown once, stored only as a SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from ..models import ApiToken, User, utcnow
+from .errors import Invalid, NotFound
+from .task_queries import start_of_day
+
+# "td_" marks a Taskdeck token (secret scanners and people can tell what leaked).
+TOKEN_MARK = "td_"  # noqa: S105 (a label, not a secret)
+PREFIX_LENGTH = 10  # "td_" + 7 characters, shown in the token list to tell tokens apart
+NAME_MAX = 100
+MAX_EXPIRY_DAYS = 5 * 366
+TOKEN_MAX_LENGTH = 200
+# Writing last_used_at on every request would turn each API read into a write.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def hash_token(raw: str) -> str:
+    """The stored form of a token: a SHA-256 hex digest (tokens are long random strings)."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_token(owner: User, name: str, expires_on: date | None = None) -> tuple[ApiToken, str]:
+    """Create a token for the owner; returns the row and the secret, which is never stored."""
+    name = (name or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = ["Give the token a name."]
+    elif len(name) > NAME_MAX:
+        errors["name"] = [f"The name must be at most {NAME_MAX} characters."]
+    today = utcnow().date()
+    if expires_on is not None and expires_on < today:
+        errors["expires_on"] = ["The expiry date must be today or later."]
+    elif expires_on is not None and expires_on > today + timedelta(days=MAX_EXPIRY_DAYS):
+        errors["expires_on"] = ["The expiry date must be within five years."]
+    if errors:
+        raise Invalid(errors)
+    raw = TOKEN_MARK + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=owner.id,
+        name=name,
+        token_hash=hash_token(raw),
+        prefix=raw[:PREFIX_LENGTH],
+        # Valid through the whole expiry day (UTC).
+        expires_at=start_of_day(expires_on + timedelta(days=1)) if expires_on else None,
+    )
+    db.session.add(token)
+    db.session.commit()
+    return token, raw
+
+
+def authenticate_token(raw: str) -> ApiToken | None:
+    """Return the token for this secret if it is live: not revoked, not expired, owner active."""
+    raw = (raw or "").strip()
+    if not raw.startswith(TOKEN_MARK) or len(raw) > TOKEN_MAX_LENGTH:
+        return None
+    token = db.session.scalar(
+        sa.select(ApiToken)
+        .where(ApiToken.token_hash == hash_token(raw))
+        .options(joinedload(ApiToken.user))
+    )
+    now = utcnow()
+    if (
+        token is None
+        or token.revoked_at is not None
+        or (token.expires_at is not None and token.expires_at <= now)
+        or not token.user.is_active
+    ):
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+        token.last_used_at = now
+        db.session.commit()
+    return token
+
+
+def tokens_of(actor: User) -> list[ApiToken]:
+    """The actor's tokens that are not revoked, newest first (expired ones included)."""
+    return list(db.session.scalars(
+        sa.select(ApiToken)
+        .where(ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ))
+
+
+def revoke_token(actor: User, token_id: int) -> ApiToken:
+    """Revoke one of the actor's tokens; another user's token is reported as absent."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != actor.id:
+        raise NotFound("token", token_id)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+    return token
+
+
+def is_expired(token: ApiToken) -> bool:
+    """Whether the token's expiry has passed (for showing it in the list)."""
+    return token.expires_at is not None and token.expires_at <= utcnow()
