@@ -26,8 +26,14 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["ENV_NAME"] != "production":
         app.jinja_env.undefined = StrictUndefined
+    from .logging import configure_logging
+    from .security import BoundedIntConverter, register_security
+
+    configure_logging(app)  # first, so every later hook and error has a request id
+    app.url_map.converters["int"] = BoundedIntConverter
 
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_template_helpers(app)
     from .errors import register_error_handlers
@@ -71,6 +77,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .main.views import bp as main_bp
     from .tasks.views import bp as tasks_bp
@@ -78,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(tasks_bp)
+    app.register_blueprint(audit_bp)
 
 
 def register_template_helpers(app: Flask) -> None:
