@@ -41,6 +41,14 @@ class RequestIdFilter(logging.Filter):
 
 
 def configure_logging(app: Flask) -> None:
+    """JSON logs for the app, and the hooks that write one line per request."""
+    configure_handlers(app)
+    app.before_request(start_request)
+    app.after_request(log_request)
+    app.teardown_request(lambda _error: bind_source_ip(None))
+
+
+def configure_handlers(app: Flask) -> None:
     """Send the app's logs ("webapp" and its children) as JSON to stdout and LOG_FILE."""
     logger = logging.getLogger(app.import_name)
     logger.removeHandler(default_handler)
@@ -63,10 +71,6 @@ def configure_logging(app: Flask) -> None:
         handler.addFilter(RequestIdFilter())
         logger.addHandler(handler)
     logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
-
-    app.before_request(start_request)
-    app.after_request(log_request)
-    app.teardown_request(lambda _error: bind_source_ip(None))
 
 
 def start_request() -> None:

@@ -131,8 +131,10 @@ def change_password():
     status = 200
     if form.validate_on_submit():
         try:
+            # The real object, not the proxy: start_session stores it as the request's user.
             user = users.change_password(
-                current_user, form.current_password.data, form.new_password.data
+                current_user._get_current_object(), form.current_password.data,
+                form.new_password.data,
             )
         except Invalid as error:
             copy_errors_to_form(form, error.field_errors)
