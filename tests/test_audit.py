@@ -139,7 +139,8 @@ def test_admin_filters_audit_by_user_action_and_date(app, admin_client, admin, u
 
 
 def test_user_filter_includes_events_about_the_user(app, admin_client, user):
-    app.test_client().form_post("/auth/login", {"username": user.username, "password": "wrong-password"})
+    app.test_client().form_post("/auth/login", {"username": user.username,
+                                                "password": "wrong-password"})
     resp = admin_client.get("/admin/audit?user=alice&action=auth.login_failed")
     assert "1 event" in resp.get_data(as_text=True)
 

@@ -13,6 +13,7 @@ from flask_sqlalchemy.pagination import Pagination
 from ..extensions import db
 from ..models import PRIORITIES, STATUSES, Task, utcnow
 from .tasks import tasks_visible_to
+from .text import MAX_ID
 
 DUE_CHOICES = ("overdue", "today", "week", "none")
 SORT_CHOICES = ("created", "updated", "due", "priority", "title", "status")
@@ -109,7 +110,7 @@ def parse_task_filters(
     owner = raw("owner_id")
     if owner:
         try:
-            values["owner_id"] = _parse_positive_int(owner, 2**63 - 1)
+            values["owner_id"] = _parse_positive_int(owner, MAX_ID)
         except ValueError:
             errors[names["owner_id"]] = "Owner must be a user id (a positive whole number)."
     q = raw("q")

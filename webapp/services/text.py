@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 NUL_MESSAGE = "Text must not contain NUL characters."
-# Database ids are signed 64-bit integers (PostgreSQL BIGINT/INTEGER, SQLite INTEGER).
-MAX_ID = 2**63 - 1
+# Ids are INTEGER columns: 32-bit on PostgreSQL, which refuses a larger number in a query
+# ("integer out of range") where SQLite would just find nothing.
+MAX_ID = 2**31 - 1
 
 
 def has_nul(value: object) -> bool:
