@@ -35,6 +35,7 @@ from ..extensions import db
 from ..models import ApiToken, AuditEvent, Task, User
 from .errors import Forbidden
 from .permissions import can
+from .text import parse_date, parse_positive_int
 
 ACTIONS = (
     "task.create", "task.update", "task.delete", "task.complete", "task.reopen",
@@ -153,16 +154,14 @@ def parse_audit_filters(args: Mapping[str, str]) -> tuple[AuditFilters, dict[str
         value = raw(name)
         if value:
             try:
-                if len(value) != 10:
-                    raise ValueError(value)
-                values[name] = date.fromisoformat(value)
+                values[name] = parse_date(value)
             except ValueError:
                 errors[name] = "Use a date in the form YYYY-MM-DD."
     page = raw("page")
     if page:
-        if page.isdigit() and len(page) <= 7 and 1 <= int(page) <= MAX_PAGE:
-            values["page"] = int(page)
-        else:
+        try:
+            values["page"] = parse_positive_int(page, MAX_PAGE)
+        except ValueError:
             errors["page"] = f"Page must be a whole number from 1 to {MAX_PAGE}."
     return AuditFilters(**values), errors
 

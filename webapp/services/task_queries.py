@@ -14,6 +14,8 @@ from ..extensions import db
 from ..models import PRIORITIES, STATUSES, Task, utcnow
 from .tasks import tasks_visible_to
 from .text import MAX_ID
+from .text import parse_date as _parse_date
+from .text import parse_positive_int as _parse_positive_int
 
 DUE_CHOICES = ("overdue", "today", "week", "none")
 SORT_CHOICES = ("created", "updated", "due", "priority", "title", "status")
@@ -59,21 +61,6 @@ class TaskFilters:
 
 # The parameter names the pages use; the API passes its own (userId, createdFrom, ...).
 PAGE_PARAM_NAMES = {name: name for name in TaskFilters.__dataclass_fields__}
-
-
-def _parse_date(value: str) -> date:
-    if len(value) != 10:
-        raise ValueError(value)
-    return date.fromisoformat(value)
-
-
-def _parse_positive_int(value: str, maximum: int) -> int:
-    if not value.isdigit() or len(value) > 12:
-        raise ValueError(value)
-    number = int(value)
-    if not 1 <= number <= maximum:
-        raise ValueError(value)
-    return number
 
 
 def parse_task_filters(

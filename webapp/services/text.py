@@ -1,6 +1,8 @@
-"""Rules every stored text obeys, checked once for all services."""
+"""Rules for text and numbers that come from outside, checked once for all services."""
 
 from __future__ import annotations
+
+from datetime import date
 
 NUL_MESSAGE = "Text must not contain NUL characters."
 # Ids are INTEGER columns: 32-bit on PostgreSQL, which refuses a larger number in a query
@@ -21,3 +23,20 @@ def nul_errors(**values: object) -> dict[str, list[str]]:
 def valid_id(value: int) -> bool:
     """True when the number can be a database id (so a query with it cannot overflow)."""
     return 1 <= value <= MAX_ID
+
+
+def parse_date(value: str) -> date:
+    """A YYYY-MM-DD date; ValueError otherwise."""
+    if len(value) != 10:
+        raise ValueError(value)
+    return date.fromisoformat(value)
+
+
+def parse_positive_int(value: str, maximum: int) -> int:
+    """A whole number from 1 to maximum written in digits; ValueError otherwise."""
+    if not value.isdigit() or len(value) > 12:
+        raise ValueError(value)
+    number = int(value)
+    if not 1 <= number <= maximum:
+        raise ValueError(value)
+    return number
