@@ -59,6 +59,13 @@ def test_production_config_makes_cookies_secure_and_sends_hsts():
     assert ProductionConfig.HSTS_SECONDS >= 180 * 24 * 3600
 
 
+def test_session_older_than_its_lifetime_is_refused(app, user_client, monkeypatch):
+    assert user_client.get("/tasks").status_code == 200
+    # Any signed cookie is now older than the lifetime (the check is max_age in seconds).
+    monkeypatch.setitem(app.config, "PERMANENT_SESSION_LIFETIME", timedelta(seconds=-1))
+    assert user_client.get("/tasks").status_code == 302
+
+
 def test_login_renews_the_session(client, user):
     with client.session_transaction() as sess:
         sess["planted"] = "before login"

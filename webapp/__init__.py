@@ -6,10 +6,20 @@ from pathlib import Path
 
 from flask import Flask
 from jinja2 import StrictUndefined
+from werkzeug.routing import IntegerConverter
 
 from .config import DEV_SECRET_KEY, Config, config_from_env
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` limited to what our INTEGER id columns hold (PostgreSQL's is 32-bit), so a
+    huge id is simply not found instead of failing in the database."""
+
+    def __init__(self, url_map, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, **kwargs)
 
 
 def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
@@ -27,11 +37,11 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     if app.config["ENV_NAME"] != "production":
         app.jinja_env.undefined = StrictUndefined
     from .logging import configure_logging
-    from .security import BoundedIntConverter, register_security
+    from .security import register_security
 
     configure_logging(app)  # first, so every later hook and error has a request id
-    app.url_map.converters["int"] = BoundedIntConverter
 
+    app.url_map.converters["int"] = DatabaseIdConverter
     register_extensions(app)
     register_security(app)
     register_blueprints(app)

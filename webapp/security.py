@@ -6,9 +6,8 @@ A few lines of `after_request` rather than Flask-Talisman: the whole policy is r
 from __future__ import annotations
 
 from flask import Flask, current_app, request
-from werkzeug.routing import IntegerConverter
 
-from .services.text import MAX_ID, NUL_MESSAGE, has_nul
+from .services.text import NUL_MESSAGE, has_nul
 
 # Scripts and styles only from our own origin: no inline script, handler or style attribute
 # (htmx is configured in base.html not to inject its indicator <style>). Pico's icons are
@@ -25,14 +24,6 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
-
-
-class BoundedIntConverter(IntegerConverter):
-    """`<int:...>` that only matches numbers a database id can hold (else the URL is a 404)."""
-
-    def __init__(self, map, *args, **kwargs):  # noqa: A002 (werkzeug's parameter name)
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
 
 
 def register_security(app: Flask) -> None:
