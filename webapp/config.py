@@ -84,9 +84,9 @@ class TestConfig(Config):
     )
     # Tests that exercise Redis pass REDIS_URL themselves (from TEST_REDIS_URL).
     REDIS_URL = None
+    LOG_FILE = ""  # tests that check the file pass their own path
     RATELIMIT_STORAGE_URI = "memory://"
     CACHE_TYPE = "SimpleCache"
-    LOG_FILE = ""  # tests that check the file pass their own path
 
 
 class ProductionConfig(Config):
