@@ -38,7 +38,6 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
         app.jinja_env.undefined = StrictUndefined
     from .logging import configure_logging
     from .security import register_security
-
     configure_logging(app)  # first, so every later hook and error has a request id
 
     app.url_map.converters["int"] = DatabaseIdConverter
