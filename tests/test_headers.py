@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import url_for
+from werkzeug.routing import AnyConverter
 
 from tests.conftest import HTMX, login
 
@@ -24,18 +26,24 @@ def assert_strict_page(resp, url: str) -> None:
         assert not pattern.search(html), f"{url}: {pattern.pattern}"
 
 
-def page_urls(app, task_id: int) -> list[str]:
-    """Every GET page of the app, ids filled in, plus an unknown URL (the 404 page)."""
-    urls = ["/no-such-page", f"/tasks/{task_id + 1000}"]
+def sample_value(rule, name: str, ids: dict[str, int]):
+    """A value for a URL argument: a known id, or one of an `any(...)` converter's items."""
+    converter = rule._converters[name]
+    if isinstance(converter, AnyConverter):
+        return sorted(converter.items)[0]
+    if name in ids:
+        return ids[name]
+    pytest.fail(f"give this test a value for <{name}> of {rule.rule}")
+
+
+def page_urls(app, ids: dict[str, int]) -> list[str]:
+    """Every GET page of the app, ids filled in, plus unknown URLs (the 404 page)."""
+    urls = ["/no-such-page", f"/tasks/{ids['task_id'] + 1000}"]
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint == "static":
             continue
-        args = {name: task_id for name in rule.arguments}
-        if set(rule.arguments) - {"task_id"}:
-            pytest.fail(f"fill the arguments of {rule.rule} in this test")
+        args = {name: sample_value(rule, name, ids) for name in rule.arguments}
         with app.test_request_context():
-            from flask import url_for
-
             urls.append(url_for(rule.endpoint, **args))
     return urls
 
@@ -47,7 +55,7 @@ def test_every_page_has_csp_and_no_inline_script(app, client, make_user, make_ta
     if role != "anonymous":
         assert login(client, owner).status_code == 303
         client.logged_in = True
-    urls = page_urls(app, task_id)
+    urls = page_urls(app, {"task_id": task_id, "user_id": owner.id})
     assert len(urls) >= 10
     for url in urls:
         for headers in ({}, HTMX):
