@@ -58,7 +58,9 @@ def bind_source_ip(ip: str | None) -> None:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-friendly form of a changed value."""
+    """A JSON-friendly form of a changed value ([old, new] pairs included)."""
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
     if isinstance(value, date | datetime):
         return value.isoformat()
     return value
@@ -85,8 +87,7 @@ def record(
         target_type=target_type,
         target_id=target_id,
         source_ip=_source_ip.get(),
-        changes={k: _plain(v) if not isinstance(v, list | tuple) else [_plain(x) for x in v]
-                 for k, v in changes.items()} if changes else None,
+        changes={name: _plain(value) for name, value in changes.items()} if changes else None,
     )
     db.session.add(event_row)
     db.session.info.setdefault(_PENDING, []).append({

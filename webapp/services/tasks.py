@@ -130,7 +130,7 @@ def create_task(actor: User, data: TaskData, submission_key: str | None = None) 
         raise AlreadySubmitted(db.session.get(Task, earlier) if earlier else None)
     try:
         task = _insert_task(actor, data)
-    except BaseException:
+    except Exception:
         if cache_key:
             cache.delete(cache_key)  # nothing was created: the form may be sent again
         raise
