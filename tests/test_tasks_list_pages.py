@@ -148,7 +148,7 @@ def test_bad_filter_is_named_on_the_page(user_client, thirty, query, param, mess
 
 
 @pytest.mark.parametrize("query", [
-    "status=%00", "q=%00%00", "page=-1", "page=1e9", "page=%F0%9F%98%80",
+    "page=-1", "page=1e9", "page=%F0%9F%98%80",
     "per_page=-5", "owner=99999999999999999999999", "owner=1%27%20OR%201=1",
     "created_from=0000-00-00", "created_to=9999-12-31", "created_from=0001-01-01",
     "created_from=2026-02-29", "due=%27;DROP%20TABLE%20tasks", "sort=id", "order=%3Cscript%3E",
@@ -158,6 +158,13 @@ def test_no_filter_value_answers_500(user_client, thirty, query):
     for client_get in (user_client.get, user_client.hx_get):
         resp = client_get(f"/tasks?{query}")
         assert resp.status_code == 200, query
+
+
+@pytest.mark.parametrize("query", ["status=%00", "q=%00%00"])
+def test_nul_bytes_in_filters_are_refused_with_400(user_client, thirty, query):
+    # The app-wide guard refuses NUL bytes (PostgreSQL cannot compare them) before any view.
+    for client_get in (user_client.get, user_client.hx_get):
+        assert client_get(f"/tasks?{query}").status_code == 400, query
 
 
 def test_anonymous_filter_request_goes_to_login(client):

@@ -36,9 +36,13 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["ENV_NAME"] != "production":
         app.jinja_env.undefined = StrictUndefined
+    from .logging import configure_logging
+    from .security import register_security
+    configure_logging(app)  # first, so every later hook and error has a request id
 
     app.url_map.converters["int"] = DatabaseIdConverter
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_template_helpers(app)
     from .errors import register_error_handlers
@@ -85,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     from .account.views import bp as account_bp
     from .admin.views import bp as admin_bp
     from .api import register_api
+    from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .dashboard.views import bp as dashboard_bp
     from .enrichment.views import bp as enrichment_bp
@@ -99,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(account_bp)
     register_api(app)
+    app.register_blueprint(audit_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -4,6 +4,7 @@
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 DEV_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 (refused in production)
@@ -47,9 +48,25 @@ class Config:
     SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # "Remember me" keeps a login for this many days; without it the login ends with the
+    # browser session, and a signed session cookie older than SESSION_LIFETIME_HOURS is refused.
+    REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_DAYS", 14)))
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_LIFETIME_HOURS", 12)))
 
-    # Task pages can stay open for a working day; the token is still tied to the session.
-    WTF_CSRF_TIME_LIMIT = int(os.environ.get("WTF_CSRF_TIME_LIMIT", 12 * 3600))
+    # Pages may stay open for days: the CSRF token is bound to the session (whose lifetime is
+    # bounded above) rather than to a clock; set WTF_CSRF_TIME_LIMIT (seconds) to add one.
+    WTF_CSRF_TIME_LIMIT = int(os.environ["WTF_CSRF_TIME_LIMIT"]) if os.environ.get(
+        "WTF_CSRF_TIME_LIMIT") else None
+    # Failed logins per client IP, attempts per username, registrations per client IP.
+    LOGIN_IP_LIMIT = os.environ.get("LOGIN_IP_LIMIT", "5 per minute")
+    LOGIN_USERNAME_LIMIT = os.environ.get("LOGIN_USERNAME_LIMIT", "20 per hour")
+    REGISTER_LIMIT = os.environ.get("REGISTER_LIMIT", "10 per hour")
+    # Strict-Transport-Security max-age in seconds; None sends no HSTS header (plain HTTP dev).
+    HSTS_SECONDS: int | None = None
+    # JSON log lines go to stdout and to this rotating file ("" for stdout only).
+    LOG_FILE = os.environ.get("LOG_FILE", str(INSTANCE_DIR / "taskdeck.log"))
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     TASKS_PER_PAGE = 25
 
     # Enrichment from outside services (see webapp/services/enrichment/).
@@ -95,6 +112,7 @@ class TestConfig(Config):
     )
     # Tests that exercise Redis pass REDIS_URL themselves (from TEST_REDIS_URL).
     REDIS_URL = None
+    LOG_FILE = ""  # tests that check the file pass their own path
     RATELIMIT_STORAGE_URI = "memory://"
     CACHE_TYPE = "SimpleCache"
     # No outgoing calls unless a test switches enrichment on against its local fake servers.
@@ -107,6 +125,7 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", 365 * 24 * 3600))
 
 
 def config_from_env() -> type[Config]:

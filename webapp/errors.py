@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask, jsonify, make_response, render_template, request
-from flask_wtf.csrf import CSRFError
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.exceptions import HTTPException
 
+from .extensions import db
 from .htmx import wants_fragment
-from .services.errors import Conflict, Forbidden, Invalid, NotFound
+from .logging import current_request_id
+from .services.errors import AlreadySubmitted, Conflict, Forbidden, Invalid, NotFound
 
 API_PREFIX = "/api"
 
@@ -18,15 +23,19 @@ def is_api_request() -> bool:
     )
 
 
-def error_response(status: int, message: str, code: str, fields: dict | None = None):
+def error_response(status: int, message: str, code: str, fields: dict | None = None,
+                   request_id: str | None = None):
     """Answer an error as JSON under /api, an htmx fragment, or a full error page."""
     if is_api_request():
         body = {"error": message, "code": code}
         if fields:
             body["fields"] = fields
+        if request_id:
+            body["requestId"] = request_id
         return jsonify(body), status
     template = "errors/_message.html" if wants_fragment() else "errors/error.html"
-    return render_template(template, status=status, message=message), status
+    html = render_template(template, status=status, message=message, request_id=request_id)
+    return html, status
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -48,15 +57,34 @@ def register_error_handlers(app: Flask) -> None:
     def conflict(error: Conflict):
         return error_response(409, error.message, "conflict")
 
+    @app.errorhandler(AlreadySubmitted)
+    def already_submitted(error: AlreadySubmitted):
+        return error_response(409, error.message, "already_submitted")
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         app.logger.warning(
-            "CSRF refused: %s %s: %s", request.method, request.path, error.description
+            "CSRF refused: %s %s: %s", request.method, request.path, error.description,
+            extra={"event": "csrf_failed", "client_ip": request.remote_addr},
         )
-        return error_response(
-            400, "The form expired or was not sent from this site. Reload the page and try again.",
-            "csrf_failed",
-        )
+        message = "The form expired or was not sent from this site. Reload the page and try again."
+        resp = make_response(error_response(400, message, "csrf_failed"))
+        if request.headers.get("HX-Request") == "true":
+            # htmx does not swap a 400, so the page says it through an event (static/js/app.js
+            # shows the message and puts the fresh token in place for the next try).
+            message = "This page's security token had expired and has been renewed. Try again."
+            resp.headers["HX-Trigger"] = json.dumps(
+                {"taskdeck:csrf-refused": {"message": message, "token": generate_csrf()}}
+            )
+        return resp
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded):
+        # A limit declared with its own error_message (the API's) keeps it; others get the
+        # generic sentence rather than Flask-Limiter's "5 per 1 minute".
+        custom = error.limit.error_message if error.limit else None
+        message = custom or "Too many attempts. Wait a minute, then try again."
+        return error_response(429, message, "too_many_requests")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -71,5 +99,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        # The traceback goes to the log with the request id; the user sees only the id.
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "Something went wrong on our side.", "server_error")
+        db.session.rollback()
+        return error_response(
+            500, "Something went wrong on our side. Quote the request id if you report it.",
+            "server_error", request_id=current_request_id(),
+        )

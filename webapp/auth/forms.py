@@ -1,11 +1,27 @@
-"""Forms for logging in and registering."""
+"""Forms for logging in, registering and changing the password."""
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..forms_util import strip
-from ..services.users import PASSWORD_MIN_LENGTH
+from ..services.users import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
+PASSWORD_RULE = (f"At least {PASSWORD_MIN_LENGTH} characters; not your username or a "
+                 "common password.")
+
+
+def new_password_field(label: str, note: str = "") -> PasswordField:
+    """A field for choosing a password (the full rules are checked in services.users)."""
+    return PasswordField(
+        label,
+        validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)],
+        description=f"{PASSWORD_RULE} {note}".strip(),
+    )
+
+
+def confirm_field(label: str, other: str) -> PasswordField:
+    return PasswordField(label, validators=[DataRequired(), EqualTo(other, "Passwords differ.")])
 
 
 class LoginForm(FlaskForm):
@@ -22,10 +38,15 @@ class RegisterForm(FlaskForm):
     )
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)], filters=[strip])
     display_name = StringField("Display name", validators=[Length(max=100)], filters=[strip])
-    password = PasswordField(
-        "Password", validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=200)]
-    )
-    confirm = PasswordField(
-        "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")]
-    )
+    password = new_password_field("Password")
+    confirm = confirm_field("Repeat password", "password")
     submit = SubmitField("Create account")
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = new_password_field(
+        "New password", "Your other sessions will be logged out."
+    )
+    confirm = confirm_field("Repeat new password", "new_password")
+    submit = SubmitField("Change password")

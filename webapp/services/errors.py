@@ -42,3 +42,13 @@ class Conflict(ServiceError):
         super().__init__(message)
         self.current = current
         self.message = message
+
+
+class AlreadySubmitted(ServiceError):
+    """A form with this submission key was already handled; `result` is what it produced
+    (None while the first submission is still being handled)."""
+
+    def __init__(self, result: Any = None, message: str = "This form was already submitted."):
+        super().__init__(message)
+        self.result = result
+        self.message = message

@@ -7,7 +7,9 @@ from ..models import Task, User
 # Actions on a task; "view" covers reading it, the others change it.
 TASK_ACTIONS = frozenset({"view", "update", "delete", "assign"})
 # Actions that do not concern one task.
-GLOBAL_ACTIONS = frozenset({"view_all_tasks", "manage_users", "view_all_stats"})
+GLOBAL_ACTIONS = frozenset({
+    "view_all_tasks", "manage_users", "view_all_stats", "view_audit",
+})
 
 
 def can(user: User | None, action: str, task: Task | None = None) -> bool:

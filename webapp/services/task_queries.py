@@ -13,6 +13,9 @@ from flask_sqlalchemy.pagination import Pagination
 from ..extensions import db
 from ..models import PRIORITIES, STATUSES, Task, utcnow
 from .tasks import tasks_visible_to
+from .text import MAX_ID
+from .text import parse_date as _parse_date
+from .text import parse_positive_int as _parse_positive_int
 
 DUE_CHOICES = ("overdue", "today", "week", "none")
 SORT_CHOICES = ("created", "updated", "due", "priority", "title", "status")
@@ -86,24 +89,6 @@ PAGE_PARAM_NAMES = {name: name for name in TaskFilters.__dataclass_fields__} | {
 }
 
 
-def _parse_date(value: str) -> date:
-    if len(value) != 10:
-        raise ValueError(value)
-    day = date.fromisoformat(value)
-    if day == date.max:  # "up to and including" needs the next day, which does not exist
-        raise ValueError(value)
-    return day
-
-
-def _parse_positive_int(value: str, maximum: int) -> int:
-    if not value.isdigit() or len(value) > 12:
-        raise ValueError(value)
-    number = int(value)
-    if not 1 <= number <= maximum:
-        raise ValueError(value)
-    return number
-
-
 def parse_task_filters(
     args: Mapping[str, str],
     param_names: Mapping[str, str] | None = None,
@@ -138,8 +123,7 @@ def parse_task_filters(
     owner = raw("owner_id")
     if owner:
         try:
-            # Ids are 32-bit integers: PostgreSQL refuses a larger one instead of matching none.
-            values["owner_id"] = _parse_positive_int(owner, 2**31 - 1)
+            values["owner_id"] = _parse_positive_int(owner, MAX_ID)
         except ValueError:
             errors[names["owner_id"]] = "Owner must be a user id (a positive whole number)."
     q = raw("q")

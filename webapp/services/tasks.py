@@ -9,16 +9,24 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..extensions import db
+from ..extensions import cache, db
 from ..models import PRIORITIES, STATUSES, StatusChange, Task, User, utcnow
-from . import enrichment
+from . import audit, enrichment
 from .enrichment.github import normalise_repo
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from .errors import AlreadySubmitted, Conflict, Forbidden, Invalid, NotFound
 from .permissions import can
+from .text import nul_errors, valid_id
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 10_000
 CITY_MAX = 100
+# The fields an edit can change, as recorded in the audit trail.
+EDITABLE_FIELDS = (
+    "title", "description", "status", "priority", "due_date", "owner_id", "city",
+    "repo_full_name",
+)
+# How long a create form's submission key is remembered (double clicks, resubmissions).
+SUBMISSION_KEY_TTL = 3600
 
 
 @dataclass
@@ -41,7 +49,8 @@ def get_task_for(actor: User, task_id: int, action: str = "view") -> Task:
     A task the actor may not see is reported as absent (NotFound), never as forbidden,
     so its existence is not revealed.
     """
-    task = db.session.get(Task, task_id, options=[joinedload(Task.owner)])
+    task = db.session.get(Task, task_id, options=[joinedload(Task.owner)]) if valid_id(
+        task_id) else None
     if task is None or not can(actor, "view", task):
         raise NotFound("task", task_id)
     if not can(actor, action, task):
@@ -69,7 +78,9 @@ def task_history(task: Task) -> list[StatusChange]:
 
 def _clean(data: TaskData) -> TaskData:
     """Trim and check the values; raise Invalid with every field error at once."""
-    errors: dict[str, list[str]] = {}
+    errors = nul_errors(title=data.title, description=data.description)
+    if errors:
+        raise Invalid(errors)
     title = (data.title or "").strip()
     description = (data.description or "").strip() or None
     if not title:
@@ -119,9 +130,30 @@ def _record_status(task: Task, old: str | None, actor: User) -> None:
                                 changed_by_id=actor.id, changed_at=now))
 
 
-def create_task(actor: User, data: TaskData) -> Task:
-    """Create a task for the actor (or, for an admin, for the user named as owner)."""
+def create_task(actor: User, data: TaskData, submission_key: str | None = None) -> Task:
+    """Create a task for the actor (or, for an admin, for the user named as owner).
+
+    A form sends a random `submission_key`; a second submission with the same key (double
+    click, resubmitted page) raises AlreadySubmitted instead of creating a twin. The key is
+    claimed atomically in the cache (Redis when configured), so parallel posts agree.
+    """
     data = _clean(data)
+    cache_key = f"task-submission:{actor.id}:{submission_key}" if submission_key else None
+    if cache_key and not cache.add(cache_key, 0, timeout=SUBMISSION_KEY_TTL):
+        earlier = cache.get(cache_key)
+        raise AlreadySubmitted(db.session.get(Task, earlier) if earlier else None)
+    try:
+        task = _insert_task(actor, data)
+    except Exception:
+        if cache_key:
+            cache.delete(cache_key)  # nothing was created: the form may be sent again
+        raise
+    if cache_key:
+        cache.set(cache_key, task.id, timeout=SUBMISSION_KEY_TTL)
+    return task
+
+
+def _insert_task(actor: User, data: TaskData) -> Task:
     task = Task(
         title=data.title,
         description=data.description,
@@ -134,6 +166,7 @@ def create_task(actor: User, data: TaskData) -> Task:
     )
     db.session.add(task)
     _record_status(task, None, actor)
+    audit.record(actor, "task.create", task, {"title": task.title})
     db.session.commit()
     return task
 
@@ -145,6 +178,7 @@ def update_task(actor: User, task_id: int, data: TaskData, expected_version: int
         raise Conflict(task)
     data = _clean(data)
     old_status = task.status
+    before = {name: getattr(task, name) for name in EDITABLE_FIELDS}
     task.title = data.title
     task.description = data.description
     task.status = data.status
@@ -153,6 +187,9 @@ def update_task(actor: User, task_id: int, data: TaskData, expected_version: int
     task.owner_id = _resolve_owner(actor, data.owner_id, current=task.owner_id)
     _set_enrichment_sources(task, data.city, data.repo)
     _record_status(task, old_status, actor)
+    changes = audit.field_changes(task, before)
+    if changes:
+        audit.record(actor, "task.update", task, changes)
     _commit_or_conflict(task)
     return task
 
@@ -174,6 +211,9 @@ def set_completed(actor: User, task_id: int, completed: bool) -> Task:
         task.status = "completed"
     elif task.status == "completed":
         task.status = "pending"
+    if task.status != old_status:
+        audit.record(actor, "task.complete" if completed else "task.reopen", task,
+                     {"status": [old_status, task.status]})
     _record_status(task, old_status, actor)
     _commit_or_conflict(task)
     return task
@@ -188,6 +228,7 @@ def toggle_task(actor: User, task_id: int) -> Task:
 def delete_task(actor: User, task_id: int) -> Task:
     """Delete a task the actor may delete; returns the (now detached) task."""
     task = get_task_for(actor, task_id, "delete")
+    audit.record(actor, "task.delete", task, {"title": task.title})
     db.session.delete(task)
     db.session.commit()
     return task

@@ -3,20 +3,47 @@
 from __future__ import annotations
 
 import re
+from functools import cache
+from pathlib import Path
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
 from ..extensions import db
 from ..models import ROLES, User, utcnow
+from . import audit
 from .errors import Forbidden, Invalid, NotFound
 from .passwords import hash_password, needs_rehash, verify_password
 from .permissions import can
+from .text import nul_errors, valid_id
 
 USERNAME_PATTERN = r"^[a-z0-9_.-]{3,32}$"
 USERNAME_RE = re.compile(USERNAME_PATTERN)
 USERNAME_RULE = "3 to 32 characters: lower-case letters, digits, _ . -"
 PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 200
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt"
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The obvious passwords refused at registration and password change (lower-case)."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line and not line.startswith("#"))
+
+
+def password_problems(password: str, username: str) -> list[str]:
+    """Why a new password is refused (empty when it is acceptable); the one password rule."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return [f"Password must be at least {PASSWORD_MIN_LENGTH} characters."]
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return [f"Password must be at most {PASSWORD_MAX_LENGTH} characters."]
+    lowered = password.lower()
+    if username and lowered == username.lower():
+        return ["Password must not be your username."]
+    if lowered in common_passwords():
+        return ["That password is too common; choose one that is harder to guess."]
+    return []
 
 
 def normalise_username(username: str) -> str:
@@ -30,14 +57,14 @@ def normalise_email(email: str) -> str:
 def validate_new_account(username: str, email: str, password: str) -> dict[str, list[str]]:
     """Return field errors for a new account (format and uniqueness)."""
     errors: dict[str, list[str]] = {}
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):
         errors["username"] = [f"Username must be {USERNAME_RULE}."]
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError:
         errors["email"] = ["Enter a valid email address."]
-    if len(password) < PASSWORD_MIN_LENGTH:
-        errors["password"] = [f"Password must be at least {PASSWORD_MIN_LENGTH} characters."]
+    if problems := password_problems(password, username):
+        errors["password"] = problems
     if "username" not in errors and db.session.scalar(
         sa.select(User.id).where(User.username == username)
     ):
@@ -58,7 +85,8 @@ def create_user(
     username, email = normalise_username(username), normalise_email(email)
     if role not in ROLES:
         raise Invalid({"role": [f"Role must be one of {', '.join(ROLES)}."]})
-    errors = validate_new_account(username, email, password)
+    errors = nul_errors(display_name=display_name) or validate_new_account(
+        username, email, password)
     if errors:
         raise Invalid(errors)
     user = User(
@@ -69,19 +97,60 @@ def create_user(
         role=role,
     )
     db.session.add(user)
+    audit.record(user, "user.create", user, {"role": role})
     db.session.commit()
     return user
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None (whatever was wrong)."""
-    user = db.session.scalar(sa.select(User).where(User.username == normalise_username(username)))
+    """Return the active user with these credentials, or None (whatever was wrong).
+
+    Both outcomes are written to the audit trail (auth.login, auth.login_failed).
+    """
+    name = normalise_username(username)
+    user = db.session.scalar(sa.select(User).where(User.username == name)) if len(
+        name) <= 32 else None
     password_ok = verify_password(user.password_hash if user else None, password)
     if user is None or not password_ok or not user.is_active:
+        audit.record(None, "auth.login_failed", user, {"username": name[:64]})
+        db.session.commit()
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
+    audit.record(user, "auth.login", user)
+    db.session.commit()
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every session and remember-me cookie of the user (caller commits).
+
+    Sessions store "<id>:<session_version>" (User.get_id), and the loader refuses an old
+    version, so even a copy of a cookie taken earlier stops working.
+    """
+    user.session_version += 1
+
+
+def log_out(user: User) -> None:
+    """End the user's sessions on every device (logout) and record it."""
+    end_sessions(user)
+    audit.record(user, "auth.logout", user)
+    db.session.commit()
+
+
+def change_password(user: User, current_password: str, new_password: str) -> User:
+    """Set a new password after checking the current one; ends every session of the user.
+
+    The caller starts a new session for the device that made the change.
+    """
+    if not verify_password(user.password_hash, current_password):
+        raise Invalid({"current_password": ["That is not your current password."]})
+    if problems := password_problems(new_password, user.username):
+        raise Invalid({"new_password": problems})
+    user.password_hash = hash_password(new_password)
+    end_sessions(user)
+    audit.record(user, "auth.password_change", user)
     db.session.commit()
     return user
 
@@ -89,7 +158,9 @@ def authenticate(username: str, password: str) -> User | None:
 def load_session_user(session_id: str) -> User | None:
     """Return the user of a session id "<id>:<session_version>", if still active and current."""
     user_id, _, version = (session_id or "").partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    if not user_id.isdigit() or not version.isdigit() or len(user_id) > 19 or len(version) > 19:
+        return None
+    if not valid_id(int(user_id)):
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.is_active or user.session_version != int(version):
@@ -99,7 +170,7 @@ def load_session_user(session_id: str) -> User | None:
 
 def get_user_for(actor: User, user_id: int) -> User:
     """Return a user the actor may see: themself, or anyone for an admin."""
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if valid_id(user_id) else None
     if user is None or (user.id != actor.id and not can(actor, "manage_users")):
         raise NotFound("user", user_id)
     return user

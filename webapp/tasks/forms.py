@@ -1,5 +1,7 @@
 """The task form, used for quick add, the full form and inline edits."""
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -35,6 +37,8 @@ class TaskForm(FlaskForm):
     repo = StringField("GitHub repository", validators=[Optional(), Length(max=200)],
                        filters=[strip], description="owner/name or https://github.com/owner/name")
     version = HiddenField()
+    # A random key per rendered create form, so submitting it twice creates one task.
+    submission_key = HiddenField()
 
     def __init__(self, *args, owners=None, **kwargs):
         """`owners`: the users the actor may assign to; without it the field is removed."""
@@ -67,5 +71,13 @@ class TaskForm(FlaskForm):
         """The task version the form was loaded with, when it carries one."""
         value = (self.version.data or "").strip()
         return int(value) if value.isdigit() and len(value) < 10 else None
+
+    def submission_key_value(self) -> str | None:
+        """The create form's submission key, when it carries a well-formed one."""
+        value = self.submission_key.data or ""
+        return value if SUBMISSION_KEY_RE.fullmatch(value) else None
+
+
+SUBMISSION_KEY_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 

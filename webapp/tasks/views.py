@@ -5,6 +5,7 @@ Every write answers htmx with the changed fragment and plain forms with a 303 re
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 
 from flask import (
@@ -24,7 +25,7 @@ from ..forms_util import copy_errors_to_form
 from ..htmx import redirect_after_post, render_page_or_fragment, safe_next_url, wants_fragment
 from ..models import Task, utcnow
 from ..services import tasks as task_service
-from ..services.errors import Conflict, Invalid
+from ..services.errors import AlreadySubmitted, Conflict, Invalid
 from ..services.export import tasks_csv
 from ..services.task_queries import (
     PER_PAGE_CHOICES,
@@ -51,6 +52,7 @@ def task_form(task: Task | None = None, **kwargs) -> TaskForm:
         owners = [task.owner, *owners]  # keep a deactivated owner selectable as it is
     if task is None:
         kwargs.setdefault("owner_id", current_user.id)
+        kwargs.setdefault("submission_key", uuid.uuid4().hex)
     return TaskForm(obj=task, owners=owners if current_user.is_admin else None, **kwargs)
 
 
@@ -119,9 +121,13 @@ def create():
     form = task_form()
     if form.validate_on_submit():
         try:
-            task = task_service.create_task(current_user, form.to_data())
+            task = task_service.create_task(
+                current_user, form.to_data(), form.submission_key_value()
+            )
         except Invalid as error:
             copy_errors_to_form(form, error.field_errors)
+        except AlreadySubmitted as error:
+            return already_created(error.result)
         else:
             if wants_fragment():
                 html = render_template("tasks/_row.html", task=task)
@@ -136,6 +142,15 @@ def create():
         resp.headers["HX-Reswap"] = "outerHTML"
         return resp
     return make_response(render_template("tasks/new.html", form=form), 422)
+
+
+def already_created(task: Task | None):
+    """The answer to a create form sent a second time: nothing new, say so."""
+    message = f"“{task.title}” was already added." if task else "That task is already being added."
+    if wants_fragment():
+        return with_flash(make_response(""), message, "info")
+    flash(message, "info")
+    return redirect_after_post(next_url(url_for("tasks.index")))
 
 
 @bp.get("/new")

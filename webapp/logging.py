@@ -1,0 +1,100 @@
+"""Structured logging: one JSON line per request and per audit event, to stdout and a file.
+
+Every line written while a request is handled carries its request id, taken from a sane
+`X-Request-ID` header or generated, and echoed in the response.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from logging.handlers import RotatingFileHandler
+
+from flask import Flask, g, has_request_context, request
+from flask.logging import default_handler
+from flask_login import current_user
+from pythonjsonlogger.json import JsonFormatter
+
+from .services.audit import bind_source_ip
+
+# Letters, digits and - _ . : only, so a header cannot forge log fields or lines.
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+request_log = logging.getLogger("webapp.request")
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled, if any."""
+    return g.get("request_id") if has_request_context() else None
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamp each record with the current request id (None outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = current_request_id()
+        return True
+
+
+def configure_logging(app: Flask) -> None:
+    """JSON logs for the app, and the hooks that write one line per request."""
+    configure_handlers(app)
+    app.before_request(start_request)
+    app.after_request(log_request)
+    app.teardown_request(lambda _error: bind_source_ip(None))
+
+
+def configure_handlers(app: Flask) -> None:
+    """Send the app's logs ("webapp" and its children) as JSON to stdout and LOG_FILE."""
+    logger = logging.getLogger(app.import_name)
+    logger.removeHandler(default_handler)
+    # create_app may run more than once in a process (tests): replace our handlers.
+    for handler in [h for h in logger.handlers if getattr(h, "taskdeck", False)]:
+        logger.removeHandler(handler)
+        handler.close()
+    formatter = JsonFormatter(
+        LOG_FORMAT, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    if app.config.get("LOG_FILE"):
+        handlers.append(RotatingFileHandler(
+            app.config["LOG_FILE"], maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+        ))
+    for handler in handlers:
+        handler.taskdeck = True
+        handler.setFormatter(formatter)
+        handler.addFilter(RequestIdFilter())
+        logger.addHandler(handler)
+    logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+
+
+def start_request() -> None:
+    """Note the request id and start time; tell the audit trail where the request came from."""
+    g.request_started = time.perf_counter()
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+    bind_source_ip(request.remote_addr)
+
+
+def log_request(response):
+    """Echo the request id and write the request's log line."""
+    request_id = g.get("request_id") or uuid.uuid4().hex
+    response.headers["X-Request-ID"] = request_id
+    started = g.get("request_started")
+    duration = round((time.perf_counter() - started) * 1000, 1) if started else None
+    user_id = current_user.id if current_user and current_user.is_authenticated else None
+    request_log.info("request", extra={
+        "request_id": request_id,
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "duration_ms": duration,
+        "user_id": user_id,
+        "client_ip": request.remote_addr,
+    })
+    return response

@@ -1,0 +1,197 @@
+"""The audit trail: who did what to which object, from where.
+
+`record()` adds an AuditEvent to the caller's transaction, so the event is stored exactly when
+the change it describes is; once that transaction commits, the event is also written as a
+JSON log line (logger "webapp.audit"). Actions, as stored in `AuditEvent.action`:
+
+- task.create, task.update (changes: {field: [old, new]} for the changed fields only),
+  task.delete, task.complete, task.reopen
+- auth.login, auth.login_failed (actor None; target the account when it exists, changes
+  {"username": typed}), auth.logout, auth.password_change
+- user.create (registration or CLI), user.role_change (changes {"role": [old, new]}),
+  user.activate, user.deactivate
+- token.create, token.revoke (target the ApiToken; never the token itself)
+
+The source IP is not read from the request here (services do not know about HTTP): the web
+layer binds it for the duration of a request with `bind_source_ip()` (see webapp.logging);
+events from the command line have none.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import event
+from sqlalchemy.orm import Session, joinedload
+
+from ..extensions import db
+from ..models import ApiToken, AuditEvent, Task, User
+from .errors import Forbidden
+from .permissions import can
+from .text import parse_date, parse_positive_int
+
+ACTIONS = (
+    "task.create", "task.update", "task.delete", "task.complete", "task.reopen",
+    "auth.login", "auth.login_failed", "auth.logout", "auth.password_change",
+    "user.create", "user.role_change", "user.activate", "user.deactivate",
+    "token.create", "token.revoke",
+)
+TARGET_TYPES = {Task: "task", User: "user", ApiToken: "token"}
+MAX_PAGE = 1_000_000
+PER_PAGE = 50
+
+audit_log = logging.getLogger("webapp.audit")
+_source_ip: ContextVar[str | None] = ContextVar("audit_source_ip", default=None)
+_PENDING = "audit_pending"
+
+
+def bind_source_ip(ip: str | None) -> None:
+    """Set the client IP recorded with the events of the current request (web layer only)."""
+    _source_ip.set((ip or None) and ip[:64])
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly form of a changed value ([old, new] pairs included)."""
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def record(
+    actor: User | None,
+    action: str,
+    target: Any = None,
+    changes: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current transaction; the caller commits it with its change."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    target_type = target_id = None
+    if target is not None:
+        if getattr(target, "id", None) is None:
+            db.session.flush()  # a new object gets its id
+        target_type = TARGET_TYPES.get(type(target), type(target).__name__.lower())
+        target_id = str(target.id)
+    event_row = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        source_ip=_source_ip.get(),
+        changes={name: _plain(value) for name, value in changes.items()} if changes else None,
+    )
+    db.session.add(event_row)
+    db.session.info.setdefault(_PENDING, []).append({
+        "action": action, "actor_id": event_row.actor_id, "target_type": target_type,
+        "target_id": target_id, "source_ip": event_row.source_ip, "changes": event_row.changes,
+    })
+    return event_row
+
+
+def field_changes(obj: Any, before: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for each field of `before` whose value on obj differs now."""
+    return {name: [old, getattr(obj, name)] for name, old in before.items()
+            if getattr(obj, name) != old}
+
+
+@event.listens_for(Session, "after_commit")
+def _log_committed(session: Session) -> None:
+    """Write a JSON log line for each audit event that has just been stored."""
+    for fields in session.info.pop(_PENDING, []):
+        audit_log.info("audit", extra=fields)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+# --- Reading the trail (admins) ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the audit list is narrowed to, and which page is shown."""
+
+    user: str | None = None
+    action: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+
+    def without_paging(self) -> AuditFilters:
+        return replace(self, page=1)
+
+
+def parse_audit_filters(args: Mapping[str, str]) -> tuple[AuditFilters, dict[str, str]]:
+    """Read the audit filters from query parameters; bad values are left out and reported."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+
+    def raw(name: str) -> str:
+        return (args.get(name) or "").strip()
+
+    user = raw("user").lower()
+    if user:
+        if len(user) > 32 or "\x00" in user:
+            errors["user"] = "Enter a username (at most 32 characters)."
+        else:
+            values["user"] = user
+    action = raw("action")
+    if action:
+        if action in ACTIONS:
+            values["action"] = action
+        else:
+            errors["action"] = "Unknown action."
+    for name in ("date_from", "date_to"):
+        value = raw(name)
+        if value:
+            try:
+                values[name] = parse_date(value)
+            except ValueError:
+                errors[name] = "Use a date in the form YYYY-MM-DD."
+    page = raw("page")
+    if page:
+        try:
+            values["page"] = parse_positive_int(page, MAX_PAGE)
+        except ValueError:
+            errors["page"] = f"Page must be a whole number from 1 to {MAX_PAGE}."
+    return AuditFilters(**values), errors
+
+
+def audit_events(actor: User, filters: AuditFilters) -> Pagination:
+    """One page of audit events, newest first, for an admin.
+
+    The user filter matches events the user did and events about their account (such as a
+    failed login with their username).
+    """
+    if not can(actor, "view_audit"):
+        raise Forbidden("view_audit")
+    query = sa.select(AuditEvent).options(joinedload(AuditEvent.actor))
+    if filters.user:
+        user_id = db.session.scalar(sa.select(User.id).where(User.username == filters.user))
+        if user_id is None:
+            return db.paginate(query.where(sa.false()), page=1, per_page=PER_PAGE,
+                               error_out=False)
+        query = query.where(sa.or_(
+            AuditEvent.actor_id == user_id,
+            sa.and_(AuditEvent.target_type == "user", AuditEvent.target_id == str(user_id)),
+        ))
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.date_from:
+        query = query.where(AuditEvent.created_at >= datetime.combine(filters.date_from,
+                                                                      datetime.min.time()))
+    if filters.date_to:
+        end = datetime.combine(filters.date_to + timedelta(days=1), datetime.min.time())
+        query = query.where(AuditEvent.created_at < end)
+    query = query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    return db.paginate(query, page=filters.page, per_page=PER_PAGE, error_out=False)
