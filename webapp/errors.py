@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from .htmx import wants_fragment
@@ -57,6 +59,31 @@ def register_error_handlers(app: Flask) -> None:
             400, "The form expired or was not sent from this site. Reload the page and try again.",
             "csrf_failed",
         )
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeoutError)
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(error: Exception):
+        """The database is down or restarting: 503, and the next request tries again."""
+        if isinstance(error, DBAPIError) and not (
+            isinstance(error, OperationalError) or error.connection_invalidated
+        ):
+            return unexpected(error)
+        app.logger.warning("Database unavailable on %s %s: %s", request.method, request.path,
+                           str(error).splitlines()[0])
+        from .extensions import db, login_manager
+
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: S110 (the connection is gone; the pool drops it)
+            pass
+        # Render without loading the user again: that would need the database.
+        g._login_user = login_manager.anonymous_user()
+        resp, status = error_response(
+            503, "Taskdeck is briefly unavailable. Please try again in a moment.",
+            "service_unavailable",
+        )
+        return resp, status, {"Retry-After": "5"}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
