@@ -55,6 +55,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/hadolint Dockerfile
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache

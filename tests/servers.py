@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -64,9 +65,11 @@ class Gunicorn:
             "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": "2",
             "SESSION_COOKIE_SECURE": "0", "GUNICORN_LOGLEVEL": "warning", **env,
         }
+        # A file, not a pipe: a chatty app could fill a pipe nobody reads and stall.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app_spec],
-            cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=full_env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -78,12 +81,13 @@ class Gunicorn:
             try:
                 requests.get(self.url + "/health", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not start on {self.url}")
 
     def output(self) -> str:
-        return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -93,5 +97,4 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
-        if self.process.stdout:
-            self.process.stdout.close()
+        self.log.close()
