@@ -12,21 +12,10 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from webapp import create_app
-from webapp.config import TestConfig
-from webapp.extensions import cache, db, limiter
+from webapp.extensions import cache, limiter
 
 from .conftest import login
 from .servers import SilentServer, free_port
-
-
-@pytest.fixture(autouse=True)
-def isolated_limiter():
-    """Put the shared Flask-Limiter back as it was: each app made here re-initialises it."""
-    saved = dict(vars(limiter))
-    yield
-    vars(limiter).clear()
-    vars(limiter).update(saved)
 
 
 @pytest.fixture
@@ -34,11 +23,6 @@ def silent_server():
     server = SilentServer()
     yield server
     server.close()
-
-
-def app_with(**overrides):
-    """An app of its own (its own engine, cache and limiter storage) for one fault."""
-    return create_app(TestConfig, **{"WTF_CSRF_ENABLED": False, **overrides})
 
 
 def add_limited_view(app, limit: str = "3 per minute"):
@@ -58,9 +42,9 @@ def timed_get(client, url: str):
 
 # --- PostgreSQL ----------------------------------------------------------------------------
 
-def test_page_with_database_down_answers_503_without_traceback():
+def test_page_with_database_down_answers_503_without_traceback(make_app):
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere"
-    app = app_with(SQLALCHEMY_DATABASE_URI=url)
+    app = make_app(SQLALCHEMY_DATABASE_URI=url)
     client = app.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = "1:1"  # a logged-in session: loading the user needs the database
@@ -74,9 +58,9 @@ def test_page_with_database_down_answers_503_without_traceback():
     assert "Traceback" not in body and "psycopg" not in body
 
 
-def test_health_with_database_down_answers_503_json():
+def test_health_with_database_down_answers_503_json(make_app):
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere"
-    resp = app_with(SQLALCHEMY_DATABASE_URI=url).test_client().get("/health")
+    resp = make_app(SQLALCHEMY_DATABASE_URI=url).test_client().get("/health")
 
     assert resp.status_code == 503
     assert resp.get_json()["database"] == "down"
@@ -103,8 +87,8 @@ def test_user_pages_recover_after_database_connections_are_killed(database_url, 
 
 # --- Redis ---------------------------------------------------------------------------------
 
-def test_pages_work_quickly_with_redis_port_closed():
-    app = app_with(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+def test_pages_work_quickly_with_redis_port_closed(make_app):
+    app = make_app(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     add_limited_view(app, "100 per minute")
     client = app.test_client()
 
@@ -114,8 +98,8 @@ def test_pages_work_quickly_with_redis_port_closed():
     assert seconds < 1.5
 
 
-def test_rate_limit_falls_back_to_process_memory_with_redis_silent(silent_server):
-    app = app_with(REDIS_URL=f"redis://127.0.0.1:{silent_server.port}/0")
+def test_rate_limit_falls_back_to_process_memory_with_redis_silent(make_app, silent_server):
+    app = make_app(REDIS_URL=f"redis://127.0.0.1:{silent_server.port}/0")
     add_limited_view(app, "3 per minute")
     client = app.test_client()
 
@@ -126,8 +110,8 @@ def test_rate_limit_falls_back_to_process_memory_with_redis_silent(silent_server
     assert silent_server.accepted, "the limiter never tried Redis"
 
 
-def test_cache_misses_at_once_after_redis_goes_silent(silent_server):
-    app = app_with(REDIS_URL=f"redis://127.0.0.1:{silent_server.port}/0")
+def test_cache_misses_at_once_after_redis_goes_silent(make_app, silent_server):
+    app = make_app(REDIS_URL=f"redis://127.0.0.1:{silent_server.port}/0")
     with app.app_context():
         start = time.monotonic()
         first = cache.get("stats")  # waits one socket timeout, then gives up
@@ -142,11 +126,10 @@ def test_cache_misses_at_once_after_redis_goes_silent(silent_server):
     assert later_seconds < 0.1
 
 
-def test_app_factory_opens_no_database_or_redis_connection(silent_server):
+def test_app_factory_opens_no_database_or_redis_connection(make_app, silent_server):
     redis_server, db_server = silent_server, SilentServer()
     try:
-        app = create_app(
-            TestConfig,
+        app = make_app(
             SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://u@127.0.0.1:{db_server.port}/x",
             REDIS_URL=f"redis://127.0.0.1:{redis_server.port}/0",
         )
@@ -162,16 +145,13 @@ def test_app_factory_opens_no_database_or_redis_connection(silent_server):
     assert len(redis_server.accepted) == 1
 
 
-def test_login_works_with_redis_down(app, user, database_url):
-    other = app_with(SQLALCHEMY_DATABASE_URI=database_url,
+def test_login_works_with_redis_down(make_app, user, database_url):
+    other = make_app(SQLALCHEMY_DATABASE_URI=database_url,
                      REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", WTF_CSRF_ENABLED=True)
     from .conftest import Client
 
     other.test_client_class = Client
     client = other.test_client()
-    try:
-        assert login(client, user).status_code == 303
-        assert client.get("/tasks").status_code == 200
-    finally:
-        with other.app_context():
-            db.engine.dispose()
+
+    assert login(client, user).status_code == 303
+    assert client.get("/tasks").status_code == 200

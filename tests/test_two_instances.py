@@ -30,14 +30,11 @@ def instances(app, database_url):
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not database_url.startswith("postgresql") or not redis_url:
         pytest.skip("needs PostgreSQL (TEST_DATABASE_URL) and Redis (TEST_REDIS_URL)")
-    run_id = secrets.token_hex(4)  # a fresh key space: counters of earlier runs are ignored
-    env = {
-        "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "RATELIMIT_KEY_PREFIX": f"taskdeck-test-{run_id}",
-        "CACHE_KEY_PREFIX": f"taskdeck-test-{run_id}:",
-    }
-    spec = f'webapp:create_app(RATELIMIT_DEFAULT="{DEFAULT_LIMIT} per minute")'
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+           "SECRET_KEY": secrets.token_urlsafe(32)}
+    prefix = f"taskdeck-test-{secrets.token_hex(4)}"  # counters of earlier runs don't count
+    spec = (f'webapp:create_app(RATELIMIT_DEFAULT="{DEFAULT_LIMIT} per minute", '
+            f'RATELIMIT_KEY_PREFIX="{prefix}", CACHE_KEY_PREFIX="{prefix}:")')
     pair = [Gunicorn(spec, env), Gunicorn(spec, env)]
     try:
         for instance in pair:

@@ -6,7 +6,7 @@ from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from .htmx import wants_fragment
 from .services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -84,6 +84,11 @@ def register_error_handlers(app: Flask) -> None:
             "service_unavailable",
         )
         return resp, status, {"Retry-After": "5"}
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):
+        """A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page either."""
+        return "Bad request: unknown host.", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
