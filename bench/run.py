@@ -42,6 +42,7 @@ WORKERS = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))
 TASKS_PER_USER = 100  # the measured user has 100 tasks at every size: only the total grows
 BENCH_USER = "bulk000001"
 BULK_PASSWORD = "taskdeck-bulk-demo"  # noqa: S105 (see webapp/cli.py)
+BENCH_ADMIN, ADMIN_PASSWORD = "benchadmin", "taskdeck-bench-admin"  # noqa: S105
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
@@ -52,7 +53,7 @@ CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 class Endpoint:
     name: str
     path: str
-    auth: str  # "session" or "token"
+    auth: str  # "session" (the bulk user), "admin" (an admin's session) or "token"
     target_ms: float
 
 
@@ -60,6 +61,9 @@ def endpoints() -> list[Endpoint]:
     today = date.today()
     listed = [
         Endpoint("list", "/tasks", "session", 50),
+        # Not one of the issue's targets: an admin's list spans every task, so it shows
+        # whether the all-tasks sort and count scale (indexes on created_at).
+        Endpoint("list-admin", "/tasks", "admin", 50),
         Endpoint("api-tasks", "/api/tasks?status=pending&perPage=50", "token", 50),
         Endpoint("dashboard", "/dashboard", "session", 100),
         Endpoint("analytics", f"/api/analytics?start_date={today - timedelta(days=90)}"
@@ -125,6 +129,8 @@ def load(size: int) -> str:
     out = sh([*FLASK, "demo", "bulk", "--users", str(max(1, size // TASKS_PER_USER)),
               "--tasks-per-user", str(TASKS_PER_USER)], env=env).stdout.strip()
     print(f"  {out} (command took {time.monotonic() - started:.1f} s)")
+    sh([*FLASK, "users", "create", BENCH_ADMIN, "--email", "benchadmin@example.com",
+        "--password", ADMIN_PASSWORD, "--admin"], env=env)
     return out
 
 
@@ -138,11 +144,11 @@ def api_token() -> str | None:
     return out.strip().splitlines()[-1]
 
 
-def session_cookie(base: str) -> str:
+def session_cookie(base: str, username: str, password: str) -> str:
     browser = requests.Session()
     token = CSRF_META.search(browser.get(base + "/auth/login", timeout=10).text).group(1)
     resp = browser.post(base + "/auth/login", allow_redirects=False, timeout=10, data={
-        "csrf_token": token, "username": BENCH_USER, "password": BULK_PASSWORD,
+        "csrf_token": token, "username": username, "password": password,
     })
     assert resp.status_code == 303, f"bench login failed: {resp.status_code}"
     return "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
@@ -258,13 +264,13 @@ def main() -> None:
                           workers=WORKERS)
         try:
             server.wait_ready(30)
-            cookie = session_cookie(server.url)
+            cookies = {"session": session_cookie(server.url, BENCH_USER, BULK_PASSWORD),
+                       "admin": session_cookie(server.url, BENCH_ADMIN, ADMIN_PASSWORD)}
             for endpoint in endpoints():
-                if endpoint.auth == "token" and token is None:
-                    headers = {"Cookie": cookie}  # probed with the session: 404 either way
-                else:
-                    headers = ({"Cookie": cookie} if endpoint.auth == "session"
-                               else {"Authorization": f"Bearer {token}"})
+                if endpoint.auth == "token" and token is not None:
+                    headers = {"Authorization": f"Bearer {token}"}
+                else:  # without tokens the API is not there: the probe answers 404 either way
+                    headers = {"Cookie": cookies.get(endpoint.auth, cookies["session"])}
                 result = measure(wrk, server.url, endpoint, headers, size)
                 results.append(result)
                 print(f"  {endpoint.name:<10} {result.status:<20} rps={fmt(result.rps)} "
