@@ -30,3 +30,6 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+# gunicorn's control socket (for `gunicornc`) lives in $HOME/.gunicorn, which the image's user
+# does not have and which instances on one host would share: not used.
+control_socket_disable = True
