@@ -95,7 +95,9 @@ def ensure_wrk() -> str:
     """wrk from Debian, installed with apt-get the first time (as .ci/run does for chromium)."""
     if not shutil.which("wrk"):
         print("Installing Debian's wrk")
-        sh(["apt-get", "install", "-y", "-qq", "wrk"], env={"DEBIAN_FRONTEND": "noninteractive"})
+        apt_env = {"DEBIAN_FRONTEND": "noninteractive"}
+        sh(["apt-get", "update", "-qq"], env=apt_env)
+        sh(["apt-get", "install", "-y", "-qq", "wrk"], env=apt_env)
     return shutil.which("wrk") or "wrk"
 
 

@@ -58,6 +58,19 @@ def test_page_with_database_down_answers_503_without_traceback(make_app):
     assert "Traceback" not in body and "psycopg" not in body
 
 
+def test_htmx_request_with_database_down_gets_a_503_fragment(make_app):
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere"
+    client = make_app(SQLALCHEMY_DATABASE_URI=url).test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:1"
+
+    resp = client.get("/tasks", headers={"HX-Request": "true"})
+
+    assert resp.status_code == 503
+    assert "briefly unavailable" in resp.get_data(as_text=True)
+    assert "<html" not in resp.get_data(as_text=True)
+
+
 def test_health_with_database_down_answers_503_json(make_app):
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere"
     resp = make_app(SQLALCHEMY_DATABASE_URI=url).test_client().get("/health")
