@@ -283,7 +283,10 @@ def main() -> None:
     print()
     print(table(results))
     print(ratios(results))
-    write_doc(results, "make bench")
+    settings = " ".join(f"{name}={os.environ[name]}" for name in (
+        "BENCH_ONLY", "BENCH_SIZES", "BENCH_DURATION", "BENCH_CONNECTIONS", "WEB_CONCURRENCY",
+        "GUNICORN_THREADS") if os.environ.get(name))
+    write_doc(results, f"{settings} make bench".strip())
     print(f"\nWrote {DOC.relative_to(ROOT)}")
 
 
