@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: setup run test test-sqlite test-postgres lint assets clean
+.PHONY: setup run serve bench test test-sqlite test-postgres lint assets clean
 
 setup: $(VENV)/.installed assets
 
@@ -36,6 +36,17 @@ run: setup
 	$(FLASK) demo seed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# Production serving: gunicorn against DATABASE_URL (and REDIS_URL when set), with SECRET_KEY
+# from the environment; the same command as the Dockerfile and compose.yaml.
+serve: setup
+	APP_ENV=production $(FLASK) db upgrade
+	HOST=$(HOST) PORT=$(PORT) APP_ENV=production $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+# Load 1,000 then 100,000 tasks into BENCH_DATABASE_URL (default: the td_bench database, reset)
+# and measure the main pages under gunicorn with wrk; writes docs/BENCHMARKS.md. Not in `make test`.
+bench: setup
+	$(BIN)/python bench/run.py
+
 # The suite runs on SQLite, then once more on PostgreSQL when TEST_POSTGRES_URL is set
 # (.ci/run sets it to the machine's database).
 test: setup
@@ -47,6 +58,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/hadolint Dockerfile
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache

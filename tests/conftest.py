@@ -131,6 +131,25 @@ def clean_tables(request):
 
 
 @pytest.fixture
+def make_app():
+    """Build extra apps with their own settings; the shared Flask-Limiter, which each app
+    re-initialises, is put back as it was afterwards."""
+    saved = dict(vars(limiter))
+    apps = []
+
+    def _make_app(**overrides):
+        apps.append(create_app(TestConfig, **{"WTF_CSRF_ENABLED": False, **overrides}))
+        return apps[-1]
+
+    yield _make_app
+    for made in apps:
+        with made.app_context():
+            db.engine.dispose()
+    vars(limiter).clear()
+    vars(limiter).update(saved)
+
+
+@pytest.fixture
 def ctx(app):
     """An application context, for tests that call services directly."""
     with app.app_context():

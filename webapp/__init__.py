@@ -6,9 +6,10 @@ from pathlib import Path
 
 from flask import Flask
 from jinja2 import StrictUndefined
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from .config import DEV_SECRET_KEY, Config, config_from_env
+from .config import DEV_SECRET_KEY, Config, config_from_env, finish_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +33,13 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     )
     app.config.from_object(config_class or config_from_env())
     app.config.update(overrides)
+    finish_config(app.config)
     check_config(app)
+    if proxies := app.config["TRUSTED_PROXY_COUNT"]:
+        # Behind that many proxies the client address, scheme and host come from X-Forwarded-*.
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["ENV_NAME"] != "production":
         app.jinja_env.undefined = StrictUndefined

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import timedelta
 
 import click
@@ -11,11 +13,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .extensions import db
-from .models import User, utcnow
+from .models import PRIORITIES, StatusChange, Task, User, utcnow
 from .services import tasks as task_service
 from .services import tokens as token_service
 from .services import users as user_service
 from .services.errors import Invalid
+from .services.passwords import hash_password
 
 users_cli = AppGroup("users", help="Manage accounts.")
 demo_cli = AppGroup("demo", help="Demo data for trying Taskdeck out.")
@@ -102,6 +105,121 @@ def create_token_command(username, name, expires_on):
     except Invalid as error:
         raise click.ClickException(str(error)) from None
     click.echo(secret)
+
+
+BULK_PASSWORD = "taskdeck-bulk-demo"  # noqa: S105 (demo data, refused in production)
+BULK_BATCH = 5_000
+FIRST_NAMES = ("Ana", "Ben", "Chloe", "Dev", "Eva", "Femi", "Gus", "Hana", "Ivo", "Jin",
+               "Kai", "Lena", "Mo", "Nia", "Omar", "Pia", "Raj", "Sara", "Tom", "Yui")
+LAST_NAMES = ("Abbott", "Bauer", "Costa", "Diaz", "Evans", "Fischer", "Garcia", "Haddad",
+              "Ito", "Jansen", "Kowalski", "Larsen", "Moreau", "Novak", "Okafor", "Patel")
+VERBS = ("Write", "Review", "Fix", "Plan", "Update", "Call", "Email", "Prepare", "Check",
+         "Book", "Draft", "Test", "Clean up", "Order", "Renew", "Migrate", "Document")
+OBJECTS = ("the quarterly report", "invoice 4471", "the onboarding guide", "the login page",
+           "team offsite", "the supplier contract", "server certificates", "the backlog",
+           "release notes", "the budget sheet", "client feedback", "the API docs",
+           "the shared drive", "the roadmap", "the dentist", "the database backup")
+DESCRIPTIONS = ("", "", "Ask Sam first.", "Due before the board meeting.",
+                "Numbers from the dashboard, one page at most.",
+                "Follow up on last week's thread and close it out.")
+# How a realistic list spreads over the statuses.
+STATUS_WEIGHTS = {"pending": 40, "in-progress": 25, "completed": 35}
+
+
+def _bulk_task_rows(owner_id: int, count: int, now, rng: random.Random):
+    """Task rows for one owner, with the status changes each one implies."""
+    statuses = rng.choices(list(STATUS_WEIGHTS), weights=STATUS_WEIGHTS.values(), k=count)
+    for status in statuses:
+        created = now - timedelta(days=rng.uniform(0, 365))
+        completed = created + (now - created) * rng.random() if status == "completed" else None
+        due = (created + timedelta(days=rng.randint(-10, 60))).date() if rng.random() < 0.7 \
+            else None
+        first_status = "pending" if status == "completed" else status
+        task = {
+            "title": f"{rng.choice(VERBS)} {rng.choice(OBJECTS)}",
+            "description": rng.choice(DESCRIPTIONS) or None,
+            "status": status, "priority": rng.choice(PRIORITIES), "due_date": due,
+            "owner_id": owner_id, "created_at": created, "updated_at": completed or created,
+            "completed_at": completed, "version": 2 if completed else 1,
+        }
+        changes = [(None, first_status, created)]
+        if completed:
+            changes.append((first_status, "completed", completed))
+        yield task, changes
+
+
+def _reserve_ids(table: sa.Table, count: int) -> list[int]:
+    """Ids for rows about to be inserted: taken from the sequence on PostgreSQL (safe while
+    the app runs), after the current maximum on SQLite (whose writer lock is ours)."""
+    if db.engine.dialect.name == "postgresql":
+        return list(db.session.scalars(
+            sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :n)"),
+            {"table": table.name, "n": count},
+        ))
+    start = (db.session.scalar(sa.select(sa.func.max(table.c.id))) or 0) + 1
+    return list(range(start, start + count))
+
+
+def _insert_rows(model, rows: list[dict]) -> list[int]:
+    """Insert rows with one executemany (no RETURNING, which is slow for large batches)."""
+    ids = _reserve_ids(model.__table__, len(rows))
+    for row, row_id in zip(rows, ids, strict=True):
+        row["id"] = row_id
+    db.session.execute(sa.insert(model.__table__), rows)
+    return ids
+
+
+def _insert_tasks(rows) -> int:
+    """Insert tasks and their status changes in one executemany per table."""
+    ids = _insert_rows(Task, [task for task, _ in rows])
+    db.session.execute(sa.insert(StatusChange.__table__), [
+        {"task_id": task_id, "old_status": old, "new_status": new,
+         "changed_by_id": task["owner_id"], "changed_at": when}
+        for task_id, (task, changes) in zip(ids, rows, strict=True)
+        for old, new, when in changes
+    ])
+    return len(ids)
+
+
+@demo_cli.command("bulk")
+@click.option("--users", "user_count", type=click.IntRange(1, 100_000), default=100)
+@click.option("--tasks-per-user", type=click.IntRange(0, 100_000), default=100)
+@click.option("--seed", type=int, default=7, help="Random seed, for repeatable data.")
+def bulk_command(user_count, tasks_per_user, seed):
+    """Generate many users with realistic tasks fast (benchmarks); adds to what exists."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("Refusing to load demo data in production (APP_ENV=production).")
+    started = time.monotonic()
+    rng = random.Random(seed)
+    now = utcnow()
+    first = (db.session.scalar(
+        sa.select(sa.func.count()).select_from(User).where(User.username.like("bulk%"))
+    ) or 0) + 1
+    # One hash for every bulk account: argon2 is slow on purpose, per user it would dominate.
+    password_hash = hash_password(BULK_PASSWORD)
+    users = [{
+        "username": f"bulk{n:06d}", "email": f"bulk{n:06d}@example.com",
+        "display_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+        "password_hash": password_hash, "role": "user", "is_active": True,
+        "session_version": 1, "created_at": now, "updated_at": now,
+    } for n in range(first, first + user_count)]
+    user_ids = _insert_rows(User, users)
+    created, batch = 0, []
+    for owner_id in user_ids:
+        batch.extend(_bulk_task_rows(owner_id, tasks_per_user, now, rng))
+        if len(batch) >= BULK_BATCH:
+            created += _insert_tasks(batch)
+            batch = []
+    if batch:
+        created += _insert_tasks(batch)
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as conn:  # fresh statistics, so the planner uses the indexes
+            conn.execute(sa.text("ANALYZE users, tasks, status_changes"))
+            conn.commit()
+    click.echo(f"Created {len(user_ids)} users (bulk{first:06d}..) and {created} tasks "
+               f"in {time.monotonic() - started:.1f} s. Password for all: {BULK_PASSWORD}")
 
 
 def register_commands(app: Flask) -> None:

@@ -6,6 +6,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEV_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 (refused in production)
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
@@ -20,6 +21,53 @@ def database_url_from_env(url: str | None, default: str) -> str:
     return url
 
 
+def redis_url_with_timeouts(url: str | None, timeout: float) -> str | None:
+    """Add socket timeouts to a Redis URL (unless it sets them), so a Redis that is down or
+    silently drops packets costs a request at most `timeout` seconds instead of hanging it."""
+    url = (url or "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("socket_timeout", str(timeout))
+    query.setdefault("socket_connect_timeout", str(timeout))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def env_list(name: str) -> list[str]:
+    """Read a comma-separated environment variable as a list (empty when unset)."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def finish_config(config) -> None:
+    """Derive the settings that depend on others, after overrides are applied: engine
+    options for the actual database, and everything that REDIS_URL switches to Redis."""
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config)
+    url = redis_url_with_timeouts(config.get("REDIS_URL"), config["REDIS_SOCKET_TIMEOUT"])
+    if url:
+        config["REDIS_URL"] = url
+        config["RATELIMIT_STORAGE_URI"] = url
+        # Skips Redis for a few seconds after an error instead of failing the page.
+        config["CACHE_TYPE"] = "webapp.cache_backend.SafeRedisCache"
+        config["CACHE_REDIS_URL"] = url
+
+
+def engine_options(config) -> dict:
+    """SQLAlchemy engine options: connections checked before use everywhere, and for
+    PostgreSQL a bounded pool, recycled connections and a connect timeout."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("pool_pre_ping", True)
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options.setdefault("pool_size", config["DB_POOL_SIZE"])
+        options.setdefault("max_overflow", config["DB_MAX_OVERFLOW"])
+        options.setdefault("pool_recycle", config["DB_POOL_RECYCLE"])
+        options.setdefault("pool_timeout", config["DB_POOL_TIMEOUT"])
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("connect_timeout", config["DB_CONNECT_TIMEOUT"])
+        options["connect_args"] = connect_args
+    return options
+
+
 def env_flag(name: str, default: bool) -> bool:
     """Read a boolean environment variable ("1", "true", "yes", "on" are true)."""
     value = os.environ.get(name)
@@ -31,14 +79,30 @@ def env_flag(name: str, default: bool) -> bool:
 class Config:
     ENV_NAME = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY") or DEV_SECRET_KEY
+    # Former keys, still accepted for sessions signed before a rotation (newest first).
+    SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+    # Host names the app answers to (Flask checks the Host header); empty means any.
+    TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or None
+    # Proxies (load balancers) in front of the app whose X-Forwarded-* headers are trusted.
+    TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
     SQLALCHEMY_DATABASE_URI = database_url_from_env(
         os.environ.get("DATABASE_URL"), f"sqlite:///{INSTANCE_DIR / 'taskdeck.sqlite3'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Per worker process; keep workers x (pool + overflow) x instances under max_connections.
+    DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", 5))
+    DB_MAX_OVERFLOW = int(os.environ.get("DB_MAX_OVERFLOW", 5))
+    DB_POOL_RECYCLE = int(os.environ.get("DB_POOL_RECYCLE", 1800))
+    DB_POOL_TIMEOUT = int(os.environ.get("DB_POOL_TIMEOUT", 10))
+    DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", 5))
+    REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", 0.5))
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis unreachable: count limits per process in memory instead of failing the request.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
     CACHE_REDIS_URL = REDIS_URL
     CACHE_DEFAULT_TIMEOUT = 300

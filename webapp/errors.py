@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, generate_csrf
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException, SecurityError
 
-from .extensions import db
+from .extensions import db, login_manager
 from .htmx import wants_fragment
 from .logging import current_request_id
 from .services.errors import AlreadySubmitted, Conflict, Forbidden, Invalid, NotFound
@@ -85,6 +87,34 @@ def register_error_handlers(app: Flask) -> None:
         custom = error.limit.error_message if error.limit else None
         message = custom or "Too many attempts. Wait a minute, then try again."
         return error_response(429, message, "too_many_requests")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeoutError)
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(error: Exception):
+        """The database is down or restarting: 503, and the next request tries again."""
+        if isinstance(error, DBAPIError) and not (
+            isinstance(error, OperationalError) or error.connection_invalidated
+        ):
+            return unexpected(error)
+        app.logger.warning("Database unavailable on %s %s: %s", request.method, request.path,
+                           str(error).splitlines()[0])
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: S110 (the connection is gone; the pool drops it)
+            pass
+        # Render without loading the user again: that would need the database.
+        g._login_user = login_manager.anonymous_user()
+        resp, status = error_response(
+            503, "Taskdeck is briefly unavailable. Please try again in a moment.",
+            "service_unavailable",
+        )
+        return resp, status, {"Retry-After": "5"}
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):
+        """A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page either."""
+        return "Bad request: unknown host.", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -1,0 +1,34 @@
+# Taskdeck image: the npm assets come from a first stage, the runtime has only
+# requirements.txt installed and runs gunicorn as an unprivileged user.
+
+FROM node:20-bookworm-slim AS assets
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund \
+ && mkdir -p vendor \
+ && cp node_modules/htmx.org/dist/htmx.min.js vendor/htmx.min.js \
+ && cp node_modules/@picocss/pico/css/pico.min.css vendor/pico.min.css
+
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    APP_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8000
+WORKDIR /app
+COPY requirements.txt ./
+RUN pip install --no-cache-dir -r requirements.txt
+COPY webapp/ webapp/
+COPY templates/ templates/
+COPY static/ static/
+COPY migrations/ migrations/
+COPY wsgi.py gunicorn.conf.py ./
+COPY --from=assets /build/vendor/ static/vendor/
+RUN useradd --system --uid 10001 --no-create-home taskdeck \
+ && mkdir -p instance && chown taskdeck instance
+USER 10001
+EXPOSE 8000
+# The same command as `make serve` (migrations run as a separate step: see compose.yaml).
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
