@@ -195,3 +195,35 @@ def test_audit_page_costs_two_queries_whatever_its_size(app, admin):
             sa.event.remove(db.engine, "before_cursor_execute", count)
     assert names == {"root"}
     assert len(statements) == 2  # the count and the page, actors joined in
+
+
+def test_role_change_is_audited_with_old_and_new_role(app, admin_client, admin, user):
+    admin_client.form_post(f"/admin/users/{user.id}/role", {"role": "admin"})
+    [row] = events(app, "user.role_change")
+    assert row.actor_id == admin.id and row.target_id == str(user.id)
+    assert row.changes == {"role": ["user", "admin"]}
+
+
+def test_deactivation_and_reactivation_are_audited(app, admin_client, admin, user):
+    admin_client.form_post(f"/admin/users/{user.id}/active", {"active": "0"})
+    admin_client.form_post(f"/admin/users/{user.id}/active", {"active": "1"})
+    assert [r.target_id for r in events(app, "user.deactivate")] == [str(user.id)]
+    assert [r.target_id for r in events(app, "user.activate")] == [str(user.id)]
+
+
+def test_refused_role_change_writes_no_audit_event(app, admin_client, admin):
+    admin_client.form_post(f"/admin/users/{admin.id}/role", {"role": "user"})
+    assert events(app, "user.role_change") == []
+
+
+def test_token_creation_and_revocation_are_audited_without_the_secret(app, user_client, user):
+    resp = user_client.form_post("/account/tokens", {"name": "backup script"})
+    assert resp.status_code == 201
+    [created] = events(app, "token.create")
+    assert created.actor_id == user.id and created.changes == {"name": "backup script"}
+    user_client.form_post(f"/account/tokens/{created.target_id}/revoke")
+    [revoked] = events(app, "token.revoke")
+    assert revoked.target_id == created.target_id
+    with app.app_context():
+        token_hash = db.session.scalar(sa.text("SELECT token_hash FROM api_tokens"))
+    assert token_hash not in str(created.changes)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import ApiToken, User, utcnow
+from . import audit
 from .errors import Invalid, NotFound
 from .task_queries import start_of_day
 
@@ -54,6 +55,7 @@ def create_token(owner: User, name: str, expires_on: date | None = None) -> tupl
         expires_at=start_of_day(expires_on + timedelta(days=1)) if expires_on else None,
     )
     db.session.add(token)
+    audit.record(owner, "token.create", token, {"name": name})
     db.session.commit()
     return token, raw
 
@@ -98,6 +100,7 @@ def revoke_token(actor: User, token_id: int) -> ApiToken:
         raise NotFound("token", token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        audit.record(actor, "token.revoke", token)
         db.session.commit()
     return token
 

@@ -225,6 +225,7 @@ def set_role(actor: User, user_id: int, role: str) -> User:
     if user.is_admin and user.is_active and _other_active_admins(user) == 0:
         db.session.rollback()
         raise Invalid({"role": ["The last active admin cannot be demoted."]})
+    audit.record(actor, "user.role_change", user, {"role": [user.role, role]})
     user.role = role
     db.session.commit()
     return user
@@ -246,10 +247,13 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         if user.is_admin and _other_active_admins(user) == 0:
             db.session.rollback()
             raise Invalid({"is_active": ["The last active admin cannot be deactivated."]})
-        user.session_version += 1
+        end_sessions(user)
     user.is_active = active
+    audit.record(actor, "user.activate" if active else "user.deactivate", user)
     db.session.commit()
     return user
+
+
 def users_visible_to(actor: User) -> list[User]:
     """Accounts the actor may see, by id: everyone for an admin, else only themself."""
     if not can(actor, "manage_users"):
