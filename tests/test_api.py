@@ -128,7 +128,8 @@ def test_task_shows_enrichment_snapshots(app, api, user, make_task, user_token):
              repo_status="ok", repo_fetched_at=fetched)
     resp = api(f"/api/tasks/{task_id}", user_token)
     assert resp.status_code == 200
-    assert resp.json["weather"]["data"]["condition"] == "Sunny"
+    assert resp.json["weather"]["condition"] == "Sunny" and resp.json["weather"]["status"] == "ok"
+    assert resp.json["weather"]["temperature"] == 18.5
     assert resp.json["weather"]["fetchedAt"] == "2026-03-01T12:00:00Z"
     assert resp.json["repo"]["fullName"] == "pallets/flask"
     assert resp.json["repo"]["stars"] == 70000

@@ -7,6 +7,7 @@ from __future__ import annotations
 from copy import deepcopy
 
 from ..models import PRIORITIES, STATUSES
+from ..services.enrichment import SNAPSHOT_STATUSES
 from ..services.task_queries import (
     DUE_CHOICES,
     MAX_PAGE,
@@ -15,8 +16,7 @@ from ..services.task_queries import (
     SORT_CHOICES,
     STATUS_ALIASES,
 )
-
-MAX_ID = 2_147_483_647
+from ..services.text import MAX_ID
 
 
 def ref(name: str) -> dict:
@@ -35,6 +35,10 @@ STRING_OR_NULL = {"type": ["string", "null"]}
 TIMESTAMP = {"type": "string", "format": "date-time", "examples": ["2026-01-31T09:30:00Z"]}
 TIMESTAMP_OR_NULL = nullable(TIMESTAMP)
 COUNT = {"type": "integer", "minimum": 0}
+ENRICHMENT_STATUS = {
+    "type": "string", "enum": list(SNAPSHOT_STATUSES),
+    "description": "pending until first fetched; unavailable comes with `error`.",
+}
 
 RATE_HEADERS = {
     "X-RateLimit-Limit": {
@@ -102,17 +106,20 @@ SCHEMAS = {
     },
     "Weather": {
         "type": "object",
-        "description": "The weather for the task's city when it was last fetched.",
-        "required": ["city", "status", "fetchedAt", "error", "data"],
+        "description": "The weather for the task's city when it was last fetched; the "
+                       "reading fields are null until `status` is `ok`.",
+        "required": ["city", "status", "fetchedAt", "error", "location", "temperature", "unit",
+                     "condition", "provider"],
         "properties": {
-            "city": STRING_OR_NULL,
-            "status": {**STRING_OR_NULL, "description": "ok, pending, unavailable, ..."},
+            "city": {"type": "string"},
+            "status": ENRICHMENT_STATUS,
             "fetchedAt": TIMESTAMP_OR_NULL,
             "error": STRING_OR_NULL,
-            "data": {
-                "type": ["object", "null"],
-                "description": "What the weather provider reported (temperature, condition).",
-            },
+            "location": STRING_OR_NULL,
+            "temperature": {"type": ["number", "null"]},
+            "unit": STRING_OR_NULL,
+            "condition": STRING_OR_NULL,
+            "provider": STRING_OR_NULL,
         },
     },
     "Repo": {
@@ -120,11 +127,11 @@ SCHEMAS = {
         "description": "The task's GitHub repository when it was last fetched.",
         "required": ["fullName", "stars", "description", "url", "status", "fetchedAt", "error"],
         "properties": {
-            "fullName": {**STRING_OR_NULL, "examples": ["pallets/flask"]},
+            "fullName": {"type": "string", "examples": ["pallets/flask"]},
             "stars": {"type": ["integer", "null"]},
             "description": STRING_OR_NULL,
             "url": STRING_OR_NULL,
-            "status": {**STRING_OR_NULL, "description": "ok, pending, unavailable, ..."},
+            "status": ENRICHMENT_STATUS,
             "fetchedAt": TIMESTAMP_OR_NULL,
             "error": STRING_OR_NULL,
         },

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from ..models import Task, User
+from ..services.enrichment import enrichment_json
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -30,34 +31,6 @@ def user_json(user: User) -> dict:
     }
 
 
-def weather_json(task: Task) -> dict | None:
-    """The task's weather snapshot, or null when the task names no city."""
-    if not task.city and task.weather_status is None:
-        return None
-    return {
-        "city": task.city,
-        "status": task.weather_status,
-        "fetchedAt": timestamp(task.weather_fetched_at),
-        "error": task.weather_error,
-        "data": task.weather,
-    }
-
-
-def repo_json(task: Task) -> dict | None:
-    """The task's GitHub repository snapshot, or null when the task names no repository."""
-    if not task.repo_full_name and task.repo_status is None:
-        return None
-    return {
-        "fullName": task.repo_full_name,
-        "stars": task.repo_stars,
-        "description": task.repo_description,
-        "url": task.repo_url,
-        "status": task.repo_status,
-        "fetchedAt": timestamp(task.repo_fetched_at),
-        "error": task.repo_error,
-    }
-
-
 def task_json(task: Task) -> dict:
     """A task object: id, title, status, userId and the rest of its fields."""
     return {
@@ -73,6 +46,6 @@ def task_json(task: Task) -> dict:
         "completedAt": timestamp(task.completed_at),
         "version": task.version,
         "city": task.city,
-        "weather": weather_json(task),
-        "repo": repo_json(task),
+        # Stored snapshots only: reading the API never calls GitHub or the weather service.
+        **enrichment_json(task),
     }

@@ -160,8 +160,12 @@ def store_snapshot(task_id: int, kind: str, source: str, values: dict[str, Any])
     return result.rowcount == 1
 
 
+# What `enrichment_json` reports as a snapshot's status (the JSON API documents these).
+SNAPSHOT_STATUSES = ("pending", "ok", "not_found", "unavailable")
+
+
 def _iso(value) -> str | None:
-    return value.isoformat() + "Z" if value else None
+    return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
 def enrichment_json(task: Task) -> dict[str, dict[str, Any] | None]:
