@@ -39,6 +39,13 @@ def test_request_writes_one_json_line_with_its_fields(user_client, user, log_fil
     assert line["time"]
 
 
+def test_api_request_with_a_token_is_logged_with_its_user(client, user, make_token, log_file):
+    resp = client.get("/api/stats", headers={"Authorization": f"Bearer {make_token(user)}"})
+    assert resp.status_code == 200
+    [line] = [x for x in log_lines(log_file) if x.get("logger") == "webapp.request"]
+    assert line["path"] == "/api/stats" and line["user_id"] == user.id
+
+
 def test_sane_request_id_is_echoed(client):
     resp = client.get("/health", headers={"X-Request-ID": "lb-7f3a9c21"})
     assert resp.headers["X-Request-ID"] == "lb-7f3a9c21"

@@ -87,7 +87,10 @@ def log_request(response):
     response.headers["X-Request-ID"] = request_id
     started = g.get("request_started")
     duration = round((time.perf_counter() - started) * 1000, 1) if started else None
-    user_id = current_user.id if current_user and current_user.is_authenticated else None
+    # An API request made with a bearer token has its user in g.api_caller, not in the session.
+    caller = g.get("api_caller")
+    user = caller.user if caller is not None and caller.user is not None else current_user
+    user_id = user.id if user is not None and user.is_authenticated else None
     request_log.info("request", extra={
         "request_id": request_id,
         "method": request.method,
