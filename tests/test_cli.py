@@ -58,3 +58,21 @@ def test_demo_seed_refuses_production(app):
     assert "Refusing to load demo data in production" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def test_demo_seed_spreads_tasks_over_past_weeks_with_history(app):
+    from webapp.models import StatusChange
+
+    app.test_cli_runner().invoke(args=["demo", "seed"])
+    with app.app_context():
+        first, last = db.session.execute(
+            sa.select(sa.func.min(Task.created_at), sa.func.max(Task.created_at))).one()
+        assert (last - first).days >= 21
+        completed = db.session.scalars(sa.select(Task).where(Task.status == "completed")).all()
+        assert completed and all(t.completed_at > t.created_at for t in completed)
+        steps = db.session.execute(
+            sa.select(StatusChange.old_status, StatusChange.new_status, StatusChange.changed_at)
+            .where(StatusChange.task_id == completed[0].id).order_by(StatusChange.changed_at)
+        ).all()
+        assert [(old, new) for old, new, _ in steps] == [(None, "pending"), ("pending", "completed")]
+        assert steps[1][2] == completed[0].completed_at

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -114,3 +115,22 @@ def test_cli_refuses_unknown_user(app):
     result = app.test_cli_runner().invoke(args=["tokens", "create", "nobody", "--name", "x"])
     assert result.exit_code != 0
     assert "No active account" in result.output
+
+
+def test_cli_stdout_holds_only_the_token_in_a_real_shell(app, user, database_url):
+    """As a script runs it (TOKEN=$(flask ... tokens create ...)): log lines must not mix in."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": database_url, "APP_ENV": "development", "LOG_FILE": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "tokens", "create", user.username,
+         "--name", "shell script"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"td_[\w-]+\n", result.stdout), result.stdout
+    assert '"action": "token.create"' in result.stderr

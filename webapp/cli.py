@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .extensions import db
+from .logging import send_console_logs_to_stderr
 from .models import PRIORITIES, StatusChange, Task, User, utcnow
 from .services import tasks as task_service
 from .services import tokens as token_service
@@ -20,9 +21,11 @@ from .services import users as user_service
 from .services.errors import Invalid
 from .services.passwords import hash_password
 
-users_cli = AppGroup("users", help="Manage accounts.")
-demo_cli = AppGroup("demo", help="Demo data for trying Taskdeck out.")
-tokens_cli = AppGroup("tokens", help="Personal API tokens.")
+# Each group first moves log lines to stderr, so stdout carries only what the command prints.
+users_cli = AppGroup("users", help="Manage accounts.", callback=send_console_logs_to_stderr)
+demo_cli = AppGroup("demo", help="Demo data for trying Taskdeck out.",
+                    callback=send_console_logs_to_stderr)
+tokens_cli = AppGroup("tokens", help="Personal API tokens.", callback=send_console_logs_to_stderr)
 
 # (username, display name, email, password, role)
 DEMO_ACCOUNTS = [
@@ -63,6 +66,26 @@ def create_user_command(username, email, password, display_name, admin):
     click.echo(f"Created {user.role} {user.username} (id {user.id}).")
 
 
+def _spread_over_past_weeks(task_id: int, days_ago: int, completed_after: int) -> None:
+    """Move a new demo task (and its history) into the past, so the dashboard has a story."""
+    created = utcnow() - timedelta(days=days_ago, hours=days_ago % 7)
+    completed = created + timedelta(days=completed_after)
+    task = db.session.get(Task, task_id)
+    done = task.completed_at is not None
+    # Core UPDATEs: moving demo data in time is not an edit, so the version stays.
+    db.session.execute(sa.update(Task).where(Task.id == task_id).values(
+        created_at=created, updated_at=completed if done else created,
+        completed_at=completed if done else None,
+    ))
+    db.session.execute(sa.update(StatusChange).where(
+        StatusChange.task_id == task_id, StatusChange.old_status.is_(None)
+    ).values(changed_at=created))
+    db.session.execute(sa.update(StatusChange).where(
+        StatusChange.task_id == task_id, StatusChange.new_status == "completed"
+    ).values(changed_at=completed))
+    db.session.commit()
+
+
 @demo_cli.command("seed")
 def seed_command():
     """Create the demo accounts and their tasks; safe to run again."""
@@ -74,12 +97,17 @@ def seed_command():
             continue
         user = user_service.create_user(username, email, password, name, role=role)
         created += 1
-        for title, description, status, priority, due_in in DEMO_TASKS:
+        for number, (title, description, status, priority, due_in) in enumerate(DEMO_TASKS):
             due = utcnow().date() + timedelta(days=due_in) if due_in is not None else None
-            task_service.create_task(user, task_service.TaskData(
-                title=title, description=description, status=status, priority=priority,
-                due_date=due,
+            # Completed tasks are created open and then completed, as a person would.
+            task = task_service.create_task(user, task_service.TaskData(
+                title=title, description=description, priority=priority, due_date=due,
+                status="pending" if status == "completed" else status,
             ))
+            if status == "completed":
+                task_service.set_completed(user, task.id, True)
+            _spread_over_past_weeks(task.id, days_ago=3 + 4 * number + created,
+                                    completed_after=1 + number % 3)
     click.echo("Demo data loaded." if created else "Demo data already present.")
     click.echo("Demo logins (username / password):")
     for username, _, _, password, role in DEMO_ACCOUNTS:

@@ -48,6 +48,16 @@ def configure_logging(app: Flask) -> None:
     app.teardown_request(lambda _error: bind_source_ip(None))
 
 
+CONSOLE_HANDLER = "taskdeck-console"
+
+
+def send_console_logs_to_stderr() -> None:
+    """Leave stdout to a command's own output (`tokens create` prints a token for scripts)."""
+    for handler in logging.getLogger("webapp").handlers:
+        if handler.name == CONSOLE_HANDLER and isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+
+
 def configure_handlers(app: Flask) -> None:
     """Send the app's logs ("webapp" and its children) as JSON to stdout and LOG_FILE."""
     logger = logging.getLogger(app.import_name)
@@ -65,6 +75,7 @@ def configure_handlers(app: Flask) -> None:
         handlers.append(RotatingFileHandler(
             app.config["LOG_FILE"], maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
         ))
+    handlers[0].name = CONSOLE_HANDLER
     for handler in handlers:
         handler.taskdeck = True
         handler.setFormatter(formatter)
