@@ -74,5 +74,6 @@ def test_demo_seed_spreads_tasks_over_past_weeks_with_history(app):
             sa.select(StatusChange.old_status, StatusChange.new_status, StatusChange.changed_at)
             .where(StatusChange.task_id == completed[0].id).order_by(StatusChange.changed_at)
         ).all()
-        assert [(old, new) for old, new, _ in steps] == [(None, "pending"), ("pending", "completed")]
+        assert [(old, new) for old, new, _ in steps] == [
+            (None, "pending"), ("pending", "completed")]
         assert steps[1][2] == completed[0].completed_at
