@@ -104,8 +104,9 @@ def test_cli_prints_only_the_new_token(app, user):
         args=["tokens", "create", user.username.upper(), "--name", "nightly export"]
     )
     assert result.exit_code == 0, result.output
-    secret = result.output.strip()
-    assert result.output == secret + "\n" and secret.startswith("td_")
+    # stdout is what a script captures; log lines go to stderr.
+    secret = result.stdout.strip()
+    assert result.stdout == secret + "\n" and secret.startswith("td_")
     with app.app_context():
         token = token_service.authenticate_token(secret)
         assert token.name == "nightly export" and token.user_id == user.id
