@@ -107,25 +107,27 @@ def parse_task_filters(
     def raw(field: str) -> str:
         return (args.get(names[field]) or "").strip()
 
-    status = raw("status").lower()
-    if status:
-        status = STATUS_ALIASES.get(status, status)
-        if status in STATUSES:
-            values["status"] = status
-        else:
-            errors[names["status"]] = f"Unknown status; use one of {', '.join(STATUSES)}."
-    priority = raw("priority").lower()
-    if priority:
-        if priority in PRIORITIES:
-            values["priority"] = priority
-        else:
-            errors[names["priority"]] = f"Unknown priority; use one of {', '.join(PRIORITIES)}."
-    owner = raw("owner_id")
-    if owner:
-        try:
-            values["owner_id"] = _parse_positive_int(owner, MAX_ID)
-        except ValueError:
-            errors[names["owner_id"]] = "Owner must be a user id (a positive whole number)."
+    def choice(field: str, allowed, message: str, aliases: Mapping[str, str] | None = None):
+        value = raw(field).lower()
+        if value:
+            value = (aliases or {}).get(value, value)
+            if value in allowed:
+                values[field] = value
+            else:
+                errors[names[field]] = message
+
+    def number(field: str, maximum: int, message: str):
+        value = raw(field)
+        if value:
+            try:
+                values[field] = _parse_positive_int(value, maximum)
+            except ValueError:
+                errors[names[field]] = message
+
+    choice("status", STATUSES, f"Unknown status; use one of {', '.join(STATUSES)}.",
+           aliases=STATUS_ALIASES)
+    choice("priority", PRIORITIES, f"Unknown priority; use one of {', '.join(PRIORITIES)}.")
+    number("owner_id", MAX_ID, "Owner must be a user id (a positive whole number).")
     q = raw("q")
     if q:
         if len(q) > Q_MAX or "\x00" in q:
@@ -143,36 +145,11 @@ def parse_task_filters(
         if values["created_from"] > values["created_to"]:
             errors[names["created_to"]] = "The end date is before the start date."
             del values["created_to"]
-    due = raw("due").lower()
-    if due:
-        if due in DUE_CHOICES:
-            values["due"] = due
-        else:
-            errors[names["due"]] = f"Unknown due filter; use one of {', '.join(DUE_CHOICES)}."
-    sort = raw("sort").lower()
-    if sort:
-        if sort in SORT_CHOICES:
-            values["sort"] = sort
-        else:
-            errors[names["sort"]] = f"Unknown sort; use one of {', '.join(SORT_CHOICES)}."
-    order = raw("order").lower()
-    if order:
-        if order in ORDER_CHOICES:
-            values["order"] = order
-        else:
-            errors[names["order"]] = "Order must be asc or desc."
-    page = raw("page")
-    if page:
-        try:
-            values["page"] = _parse_positive_int(page, MAX_PAGE)
-        except ValueError:
-            errors[names["page"]] = f"Page must be a whole number from 1 to {MAX_PAGE}."
-    per_page = raw("per_page")
-    if per_page:
-        try:
-            values["per_page"] = _parse_positive_int(per_page, MAX_PER_PAGE)
-        except ValueError:
-            errors[names["per_page"]] = f"Page size must be from 1 to {MAX_PER_PAGE}."
+    choice("due", DUE_CHOICES, f"Unknown due filter; use one of {', '.join(DUE_CHOICES)}.")
+    choice("sort", SORT_CHOICES, f"Unknown sort; use one of {', '.join(SORT_CHOICES)}.")
+    choice("order", ORDER_CHOICES, "Order must be asc or desc.")
+    number("page", MAX_PAGE, f"Page must be a whole number from 1 to {MAX_PAGE}.")
+    number("per_page", MAX_PER_PAGE, f"Page size must be from 1 to {MAX_PER_PAGE}.")
     return TaskFilters(**values), errors
 
 
