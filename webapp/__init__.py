@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .config import DEV_SECRET_KEY, Config, config_from_env, finish_config
+from .services.text import MAX_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,7 +20,7 @@ class DatabaseIdConverter(IntegerConverter):
     huge id is simply not found instead of failing in the database."""
 
     def __init__(self, url_map, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, **kwargs)
 
 
