@@ -330,3 +330,29 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+def browser_log_in(page, user) -> None:
+    """Log in through the real form in Chromium and wait to land on the task list."""
+    from playwright.sync_api import expect
+
+    page.goto("/auth/login")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/tasks$"))
+
+
+@pytest.fixture
+def redis_url():
+    """TEST_REDIS_URL (a Redis database of the suite's own), emptied around the test."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set: this test needs a Redis server")
+    import redis
+
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+    yield url
+    conn.flushdb()
+    conn.close()

@@ -3,21 +3,13 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import requests
 from playwright.sync_api import expect
 
+from tests.conftest import browser_log_in as log_in
+
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, user):
-    page.goto("/auth/login")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(user.password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/tasks"))
 
 
 def test_user_creates_uses_and_revokes_a_token_in_the_browser(page, live_server, user):

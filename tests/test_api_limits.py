@@ -68,20 +68,6 @@ def test_pages_are_not_counted_against_the_api_budget(small_limit, user_client):
 
 # --- Redis: several instances share one budget ----------------------------------------------
 
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL is not set: the Redis rate-limit test needs a Redis server")
-    import redis
-
-    client = redis.Redis.from_url(url)
-    client.delete(*client.keys("LIMITS*") or ["-"])
-    yield url
-    client.delete(*client.keys("LIMITS*") or ["-"])
-    client.close()
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

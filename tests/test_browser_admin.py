@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_browser_filters import log_in
+from tests.conftest import browser_log_in as log_in
 
 pytestmark = pytest.mark.browser
 

@@ -8,19 +8,12 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import browser_log_in as log_in
 from tests.factories import add_task
 from webapp.extensions import db
 from webapp.models import utcnow
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, user) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(user.password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/tasks$"))
 
 
 def bar(page):

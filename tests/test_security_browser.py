@@ -5,15 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import browser_log_in as log_in
+
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, user) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(user.password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/tasks")
 
 
 def watch_csp(page) -> list[str]:

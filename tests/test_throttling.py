@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.conftest import login
@@ -60,20 +58,6 @@ def test_registration_is_limited_per_ip(app, client, monkeypatch):
         "password": "a-long-secret-9", "confirm": "a-long-secret-9"})
     assert resp.status_code == 429
     assert "Retry-After" in resp.headers
-
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL is not set")
-    import redis
-
-    conn = redis.Redis.from_url(url)
-    conn.flushdb()
-    yield url
-    conn.flushdb()
-    conn.close()
 
 
 @pytest.fixture
