@@ -88,3 +88,27 @@ def test_server_error_under_api_is_json_with_request_id(app):
     assert resp.json == {"error": resp.json["error"], "code": "server_error",
                          "requestId": "req-0123456789"}
     assert "leaked" not in resp.get_data(as_text=True)
+
+
+def test_static_file_for_a_logged_in_browser_runs_no_query(app, user_client, log_file):
+    import sqlalchemy as sa
+
+    from webapp.extensions import db
+
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(*_args):
+        statements.append(1)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        resp = user_client.get("/static/css/app.css")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    resp.close()  # a file response holds the file open until closed
+    assert resp.status_code == 200
+    assert statements == []
+    [line] = [x for x in log_lines(log_file) if x.get("path") == "/static/css/app.css"]
+    assert line["status"] == 200

@@ -15,7 +15,6 @@ from logging.handlers import RotatingFileHandler
 
 from flask import Flask, g, has_request_context, request
 from flask.logging import default_handler
-from flask_login import current_user
 from pythonjsonlogger.json import JsonFormatter
 
 from .services.audit import bind_source_ip
@@ -98,9 +97,11 @@ def log_request(response):
     response.headers["X-Request-ID"] = request_id
     started = g.get("request_started")
     duration = round((time.perf_counter() - started) * 1000, 1) if started else None
-    # An API request made with a bearer token has its user in g.api_caller, not in the session.
+    # The user as the request already knew it: a bearer token's (g.api_caller) or the one
+    # Flask-Login loaded (g._login_user). Reading current_user here would query the database
+    # for requests that never needed the user, such as static files.
     caller = g.get("api_caller")
-    user = caller.user if caller is not None and caller.user is not None else current_user
+    user = caller.user if caller is not None and caller.user is not None else g.get("_login_user")
     user_id = user.id if user is not None and user.is_authenticated else None
     request_log.info("request", extra={
         "request_id": request_id,
