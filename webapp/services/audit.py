@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -127,8 +127,6 @@ class AuditFilters:
     date_to: date | None = None
     page: int = 1
 
-    def without_paging(self) -> AuditFilters:
-        return replace(self, page=1)
 
 
 def parse_audit_filters(args: Mapping[str, str]) -> tuple[AuditFilters, dict[str, str]]:

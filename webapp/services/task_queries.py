@@ -4,7 +4,7 @@ and `GET /api/tasks`, so they can never disagree."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -55,8 +55,6 @@ class TaskFilters:
     page: int = 1
     per_page: int = 25
 
-    def without_paging(self) -> TaskFilters:
-        return replace(self, page=1)
 
     @property
     def is_narrowed(self) -> bool:
