@@ -85,3 +85,16 @@ def test_htmx_list_fragment_runs_a_bounded_number_of_queries(app, user_client, u
     add_tasks(app, [user], 200)
     assert statement_count(app, user_client, "/tasks?per_page=100",
                            headers={"HX-Request": "true"}) <= 4
+
+
+def test_a_users_list_counts_and_fetches_its_page_in_one_query(app, user_client, user,
+                                                                other_user):
+    """The total rides along with the page's rows (count(*) OVER ()): one query on tasks."""
+    add_tasks(app, [user, other_user], 60)
+    user_client.get("/tasks", headers={"HX-Request": "true"})
+    with counted(app) as statements:
+        resp = user_client.get("/tasks?per_page=10", headers={"HX-Request": "true"})
+    assert "30 tasks" in resp.get_data(as_text=True)
+    on_tasks = [s for s in statements if "FROM tasks" in s]
+    assert len(on_tasks) == 1 and "OVER" in on_tasks[0].upper()
+    assert len(statements) == 2  # the session's user, and the page with its total

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask_sqlalchemy.pagination import Pagination
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
 
 from ..extensions import db
 from ..models import PRIORITIES, STATUSES, Task, utcnow
+from .permissions import can
 from .tasks import tasks_visible_to
 from .text import MAX_ID
 from .text import parse_date as _parse_date
@@ -209,9 +210,35 @@ def _due_condition(due: str):
     return Task.due_date.is_(None)
 
 
+class CountedPage(SelectPagination):
+    """A page of rows that carry the total with them (`count(*) OVER ()`): one query where
+    Flask-SQLAlchemy's pagination runs two. Each query has a fixed cost in Python and a round
+    trip, which is most of what a page of a user's tasks costs (docs/BENCHMARKS.md)."""
+
+    def _query_items(self) -> list:
+        select = self._query_args["select"].add_columns(sa.func.count().over())
+        select = select.limit(self.per_page).offset(self._query_offset)
+        rows = self._query_args["session"].execute(select).all()
+        self._counted_total = rows[0][1] if rows else None
+        return [row[0] for row in rows]
+
+    def _query_count(self) -> int:
+        if self._counted_total is not None:
+            return self._counted_total
+        return super()._query_count()  # past the last page no row carries the total
+
+
 def paginate_tasks(actor, filters: TaskFilters) -> Pagination:
-    """One page of matching tasks with the total count (two queries whatever the size)."""
-    return db.paginate(
-        filtered_tasks(actor, filters), page=filters.page, per_page=filters.per_page,
-        error_out=False, max_per_page=MAX_PER_PAGE,
-    )
+    """One page of matching tasks with the total count.
+
+    One owner's tasks (a user's own list, or an admin's list narrowed to an owner) are an
+    index range: one query counts them and fetches the page. An admin's list across every
+    owner keeps two queries, because a window count would read and sort every task where the
+    separate count is an index-only scan and the page an index scan that stops at its LIMIT.
+    """
+    query = filtered_tasks(actor, filters)
+    paging = dict(page=filters.page, per_page=filters.per_page, error_out=False,
+                  max_per_page=MAX_PER_PAGE)
+    if can(actor, "view_all_tasks") and filters.owner_id is None:
+        return db.paginate(query, **paging)
+    return CountedPage(select=query, session=db.session(), **paging)

@@ -6,6 +6,7 @@ Every write answers htmx with the changed fragment and plain forms with a 303 re
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from dataclasses import replace
 
 from flask import (
@@ -46,20 +47,33 @@ def require_login():
     """Every task page needs a logged-in user."""
 
 
-# An id every `<int:task_id>` route accepts, standing in for the real one in task_url.
+# The routes a row of the task list links to, by the names the row macro uses.
+ROW_LINK_ENDPOINTS = {
+    "detail": "tasks.detail", "toggle": "tasks.toggle", "edit": "tasks.edit",
+    "confirm_delete": "tasks.confirm_delete", "delete": "tasks.delete",
+}
+RowLinks = namedtuple("RowLinks", ROW_LINK_ENDPOINTS)
+# An id every `<int:task_id>` route accepts, standing in for the real one in row_links.
 ID_SLOT = 2**31 - 1
 
 
 @bp.app_template_global()
-def task_url(endpoint: str, task_id: int) -> str:
-    """`url_for(endpoint, task_id=task_id)` for a per-task route, from one url_for call per
-    route and request: a page of rows links each row to the same five routes."""
-    patterns = g.setdefault("task_url_patterns", {})
-    parts = patterns.get(endpoint)
-    if parts is None:
-        head, _, tail = url_for(endpoint, task_id=ID_SLOT).rpartition(str(ID_SLOT))
-        parts = patterns[endpoint] = (head, tail)
-    return f"{parts[0]}{int(task_id)}{parts[1]}"
+def row_links(task_id: int) -> RowLinks:
+    """The URLs of one task row, as `url_for(endpoint, task_id=task_id)` gives them.
+
+    url_for runs once per route and request and the id is put into its answer: a page of 25
+    rows needs 125 links, and building them through url_for was a fifth of the page's CPU
+    (docs/BENCHMARKS.md). The URLs are identical, SCRIPT_NAME and proxies included.
+    """
+    patterns = g.get("row_link_patterns")
+    if patterns is None:
+        slot = str(ID_SLOT)
+        patterns = g.row_link_patterns = [
+            url_for(endpoint, task_id=ID_SLOT).rpartition(slot)[::2]
+            for endpoint in ROW_LINK_ENDPOINTS.values()
+        ]
+    task_id = int(task_id)
+    return RowLinks(*[f"{head}{task_id}{tail}" for head, tail in patterns])
 
 
 def task_form(task: Task | None = None, **kwargs) -> TaskForm:
