@@ -54,3 +54,30 @@ def test_health_is_503_when_database_is_unreachable(tmp_path):
     resp = app.test_client().get("/health")
     assert resp.status_code == 503
     assert resp.get_json()["status"] == "error"
+
+
+def test_production_logs_to_stdout_only_unless_a_log_file_is_named(tmp_path):
+    """gunicorn's workers cannot share a rotating file: production writes no file by default."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import logging; from logging.handlers import RotatingFileHandler\n"
+        "from webapp import create_app\n"
+        "create_app(SQLALCHEMY_DATABASE_URI='sqlite://')\n"
+        "print(sum(isinstance(h, RotatingFileHandler)"
+        " for h in logging.getLogger('webapp').handlers))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LOG_FILE"}
+    env.update(APP_ENV="production", SECRET_KEY="x" * 32)
+
+    def file_handlers(extra: dict) -> str:
+        return subprocess.run(  # noqa: S603
+            [sys.executable, "-c", script], env={**env, **extra}, capture_output=True,
+            text=True, check=True, cwd=os.path.dirname(os.path.dirname(__file__)),
+        ).stdout.strip()
+
+    assert file_handlers({}) == "0"
+    assert file_handlers({"LOG_FILE": str(tmp_path / "app.log")}) == "1"
+    assert file_handlers({"APP_ENV": "development"}) == "1"

@@ -190,6 +190,10 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", 365 * 24 * 3600))
+    # Under gunicorn every worker process would write and rotate the same file, which
+    # RotatingFileHandler cannot do safely: production logs go to stdout only unless LOG_FILE
+    # names a file (one instance with one worker, say).
+    LOG_FILE = os.environ.get("LOG_FILE", "")
 
 
 def config_from_env() -> type[Config]:
