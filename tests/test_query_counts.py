@@ -1,5 +1,6 @@
 """The list page and the dashboard run the same number of SQL statements at 10 and at 200
-tasks: every figure is an aggregate query, nothing is loaded row by row (no N+1)."""
+tasks: every figure is an aggregate query, nothing is loaded row by row (no N+1). The
+dashboard's figures share two queries, whatever the number of figures."""
 
 from __future__ import annotations
 
@@ -79,6 +80,21 @@ def test_admin_page_runs_as_many_queries_at_200_tasks_as_at_10(app, admin_client
     at_10 = statement_count(app, admin_client, path)
     add_tasks(app, [user, other_user], 190)
     assert statement_count(app, admin_client, path) == at_10
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard?period=all"])
+def test_user_dashboard_runs_three_queries(app, user_client, user, path):
+    # The session's user, the headline figures (one row of conditional aggregates) and
+    # both per-day series (one UNION ALL): each figure of its own would be 8 statements.
+    add_tasks(app, [user], 20)
+    assert statement_count(app, user_client, path) <= 3
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard?period=90&user=2"])
+def test_admin_dashboard_runs_five_queries(app, admin_client, user, other_user, path):
+    # As for a user, plus the per-user table and the user filter's choices.
+    add_tasks(app, [user, other_user], 20)
+    assert statement_count(app, admin_client, path) <= 5
 
 
 def test_htmx_list_fragment_runs_a_bounded_number_of_queries(app, user_client, user):

@@ -1,16 +1,23 @@
-"""Task statistics, computed in the database (GROUP BY), scoped to what the actor may see.
+"""Task statistics, computed in the database (aggregates), scoped to what the actor may see.
 
-Every figure is one aggregate query whatever the number of tasks; the dashboard, the admin
-pages and the JSON API read them from here.
+Every figure comes from an aggregate query whatever the number of tasks; the dashboard, the
+admin pages and the JSON API read them from here. The dashboard gets its figures from two
+queries. The queries are built once for each shape of scope and cached, and the owner and
+dates are bound when the query runs. Building a statement and its cache key costs more CPU
+than the database takes to run one of these small aggregates.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..extensions import db
 from ..models import PRIORITIES, STATUSES, StatusChange, Task, User, utcnow
@@ -33,73 +40,96 @@ class Period:
     end: date | None = None
 
 
-def _in_period(column, period: Period | None) -> list:
-    """Conditions putting a timestamp column inside the period (both days included)."""
+class _Shape(NamedTuple):
+    """Which conditions a statistic's statement has: one owner's tasks (else everyone's), a
+    first instant, a last one. The key of the statement caches (functools.cache)."""
+
+    by_owner: bool
+    from_start: bool
+    to_end: bool
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Whose tasks a figure counts (None: everyone's) and the instants its timestamp falls
+    between (start included, end excluded, None: unbounded)."""
+
+    owner_id: int | None
+    start: datetime | None
+    end: datetime | None
+
+    @property
+    def shape(self) -> _Shape:
+        return _Shape(self.owner_id is not None, self.start is not None, self.end is not None)
+
+    @property
+    def params(self) -> dict[str, object]:
+        """The values of the bound parameters :owner_id, :start and :end that are set."""
+        values = {"owner_id": self.owner_id, "start": self.start, "end": self.end}
+        return {name: value for name, value in values.items() if value is not None}
+
+
+def _scope(actor: User, period: Period | None, owner_id: int | None) -> _Scope:
+    """The actor's own tasks, or for an admin everyone's or the chosen owner's, in the period
+    (both days included)."""
+    if not can(actor, "view_all_stats"):
+        owner_id = actor.id
+    start = start_of_day(period.start) if period and period.start else None
+    end = start_of_next_day(period.end) if period and period.end else None
+    return _Scope(owner_id, start, end)
+
+
+def _scope_conditions(shape: _Shape, when=Task.created_at) -> list:
+    """Conditions on tasks for the shape, their `when` timestamp in the period; the values are
+    the bound parameters :owner_id, :start and :end."""
     conditions = []
-    if period and period.start:
-        conditions.append(column >= start_of_day(period.start))
-    if period and period.end:
-        conditions.append(column < start_of_next_day(period.end))
+    if shape.by_owner:
+        conditions.append(Task.owner_id == sa.bindparam("owner_id"))
+    if shape.from_start:
+        conditions.append(when >= sa.bindparam("start"))
+    if shape.to_end:
+        conditions.append(when < sa.bindparam("end"))
     return conditions
 
 
-def _scoped(query: sa.Select, actor: User, period: Period | None, owner_id: int | None,
-            when=Task.created_at):
-    """Narrow a query on tasks to the actor's (or, for an admin, the chosen owner's) tasks
-    whose `when` timestamp falls in the period."""
-    if not can(actor, "view_all_stats"):
-        query = query.where(Task.owner_id == actor.id)
-    elif owner_id is not None:
-        query = query.where(Task.owner_id == owner_id)
-    return query.where(*_in_period(when, period))
+def _in_scope(query: sa.Select, shape: _Shape, when=Task.created_at) -> sa.Select:
+    return query.where(*_scope_conditions(shape, when))
 
 
-def _grouped_counts(column, keys: tuple[str, ...], actor: User, period: Period | None,
-                    owner_id: int | None) -> dict[str, int]:
-    query = _scoped(sa.select(column, sa.func.count()).group_by(column), actor, period, owner_id)
-    counts = dict.fromkeys(keys, 0)
-    counts.update({key: n for key, n in db.session.execute(query)})
-    return counts
+@functools.cache
+def _status_counts_query(shape: _Shape) -> sa.Select:
+    return _in_scope(sa.select(Task.status, sa.func.count()).group_by(Task.status), shape)
 
 
 def status_counts(
     actor: User, period: Period | None = None, owner_id: int | None = None
 ) -> dict[str, int]:
     """Number of visible tasks per status (every status present, zero when none)."""
-    return _grouped_counts(Task.status, STATUSES, actor, period, owner_id)
+    scope = _scope(actor, period, owner_id)
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update({
+        status: n for status, n in db.session.execute(_status_counts_query(scope.shape),
+                                                      scope.params)
+    })
+    return counts
 
 
-def priority_counts(
-    actor: User, period: Period | None = None, owner_id: int | None = None
-) -> dict[str, int]:
-    """Number of visible tasks per priority (every priority present, zero when none)."""
-    return _grouped_counts(Task.priority, PRIORITIES, actor, period, owner_id)
-
-
-def overdue_count(
-    actor: User, period: Period | None = None, owner_id: int | None = None,
-    today: date | None = None,
-) -> int:
-    """Visible open tasks whose due date has passed."""
-    today = today or utcnow().date()
-    query = _scoped(
-        sa.select(sa.func.count()).select_from(Task)
-        .where(Task.due_date < today, Task.status != "completed"),
-        actor, period, owner_id,
-    )
-    return db.session.scalar(query) or 0
-
-
-def owner_counts(actor: User, period: Period | None = None) -> dict[str, int]:
-    """Number of visible tasks per owner's username (users with no task are left out)."""
-    query = _scoped(
+@functools.cache
+def _owner_counts_query(shape: _Shape) -> sa.Select:
+    return _in_scope(
         sa.select(User.username, sa.func.count(Task.id))
         .join(User, User.id == Task.owner_id)
         .group_by(User.username)
         .order_by(User.username),
-        actor, period, None,
+        shape,
     )
-    return {username: n for username, n in db.session.execute(query)}
+
+
+def owner_counts(actor: User, period: Period | None = None) -> dict[str, int]:
+    """Number of visible tasks per owner's username (users with no task are left out)."""
+    scope = _scope(actor, period, None)
+    rows = db.session.execute(_owner_counts_query(scope.shape), scope.params)
+    return {username: n for username, n in rows}
 
 
 def visible_user_count(actor: User) -> int:
@@ -109,11 +139,23 @@ def visible_user_count(actor: User) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(User)) or 0
 
 
-def _seconds_between(later, earlier):
-    """SQL for the seconds from one timestamp column to another, on SQLite and PostgreSQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return sa.extract("epoch", later - earlier)
-    return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
+class _SecondsBetween(FunctionElement):
+    """SQL for the seconds from one timestamp (the first argument) back to another, written
+    for the dialect when the statement is compiled, so a cached statement fits both."""
+
+    inherit_cache = True
+
+
+@compiles(_SecondsBetween)
+def _seconds_between_sqlite(element, compiler, **kw) -> str:
+    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(julianday({later}) - julianday({earlier})) * 86400.0"
+
+
+@compiles(_SecondsBetween, "postgresql")
+def _seconds_between_postgresql(element, compiler, **kw) -> str:
+    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"EXTRACT(EPOCH FROM {later} - {earlier})"
 
 
 def _day(column):
@@ -121,50 +163,34 @@ def _day(column):
     return sa.func.date(column, type_=sa.Date)
 
 
+def _completion_changes(shape: _Shape, *columns) -> sa.Select:
+    """Select columns over the completions recorded in the status history during the period
+    (not the tasks completed now: a reopened task's completion still counts)."""
+    return _in_scope(
+        sa.select(*columns).select_from(StatusChange).join(Task, Task.id == StatusChange.task_id)
+        .where(StatusChange.new_status == "completed"),
+        shape, when=StatusChange.changed_at,
+    )
+
+
+def _average_completion_seconds():
+    """SQL for the average seconds from a task's creation to its recorded completion."""
+    return sa.func.avg(_SecondsBetween(StatusChange.changed_at, Task.created_at))
+
+
+@functools.cache
+def _completions_query(shape: _Shape) -> sa.Select:
+    return _completion_changes(shape, sa.func.count(), _average_completion_seconds())
+
+
 def completions(
     actor: User, period: Period | None = None, owner_id: int | None = None
 ) -> tuple[int, float | None]:
     """Completions recorded in the status history during the period, and the average seconds
     from each task's creation to that completion (None when there was none)."""
-    query = _scoped(
-        sa.select(sa.func.count(), sa.func.avg(_seconds_between(StatusChange.changed_at,
-                                                                 Task.created_at)))
-        .select_from(StatusChange).join(Task, Task.id == StatusChange.task_id)
-        .where(StatusChange.new_status == "completed"),
-        actor, period, owner_id, when=StatusChange.changed_at,
-    )
-    count, average = db.session.execute(query).one()
+    scope = _scope(actor, period, owner_id)
+    count, average = db.session.execute(_completions_query(scope.shape), scope.params).one()
     return count or 0, float(average) if average is not None else None
-
-
-def created_per_day(
-    actor: User, period: Period | None = None, owner_id: int | None = None
-) -> dict[date, int]:
-    """Tasks created on each day of the period (days without any are left out)."""
-    day = _day(Task.created_at)
-    query = _scoped(sa.select(day, sa.func.count()).group_by(day), actor, period, owner_id)
-    return {_as_date(d): n for d, n in db.session.execute(query)}
-
-
-def completed_per_day(
-    actor: User, period: Period | None = None, owner_id: int | None = None
-) -> dict[date, int]:
-    """Completions (from the status history) on each day of the period."""
-    day = _day(StatusChange.changed_at)
-    query = _scoped(
-        sa.select(day, sa.func.count()).select_from(StatusChange)
-        .join(Task, Task.id == StatusChange.task_id)
-        .where(StatusChange.new_status == "completed").group_by(day),
-        actor, period, owner_id, when=StatusChange.changed_at,
-    )
-    return {_as_date(d): n for d, n in db.session.execute(query)}
-
-
-def first_task_day(actor: User, owner_id: int | None = None) -> date | None:
-    """The day the earliest visible task was created, where an all-time chart starts."""
-    query = _scoped(sa.select(sa.func.min(Task.created_at)), actor, None, owner_id)
-    first = db.session.scalar(query)
-    return _as_date(first) if first is not None else None
 
 
 def _as_date(value) -> date:
@@ -186,15 +212,10 @@ class UserTaskCounts:
         return sum(self.by_status.values())
 
 
-def user_task_counts(
-    actor: User, period: Period | None = None, user_id: int | None = None
-) -> list[UserTaskCounts]:
-    """Every account (or the one given) with its tasks created in the period per status,
-    for admins. One LEFT JOIN ... GROUP BY, so users without tasks are listed with zeros.
-    """
-    if not can(actor, "view_all_stats"):
-        raise Forbidden("view_all_stats", "Only admins can see every user's figures.")
-    join_on = sa.and_(Task.owner_id == User.id, *_in_period(Task.created_at, period))
+@functools.cache
+def _user_task_counts_query(shape: _Shape, one_user: bool) -> sa.Select:
+    # The period goes in the join, not the WHERE, so users without tasks keep their row.
+    join_on = sa.and_(Task.owner_id == User.id, *_scope_conditions(shape))
     per_status = [
         sa.func.coalesce(sa.func.sum(sa.case((Task.status == status, 1), else_=0)), 0)
         for status in STATUSES
@@ -205,11 +226,23 @@ def user_task_counts(
         .group_by(User.id)
         .order_by(User.username)
     )
-    if user_id is not None:
-        query = query.where(User.id == user_id)
+    return query.where(User.id == sa.bindparam("user_id")) if one_user else query
+
+
+def user_task_counts(
+    actor: User, period: Period | None = None, user_id: int | None = None
+) -> list[UserTaskCounts]:
+    """Every account (or the one given) with its tasks created in the period per status,
+    for admins. One LEFT JOIN ... GROUP BY, so users without tasks are listed with zeros.
+    """
+    if not can(actor, "view_all_stats"):
+        raise Forbidden("view_all_stats", "Only admins can see every user's figures.")
+    scope = _scope(actor, period, None)
+    query = _user_task_counts_query(scope.shape, user_id is not None)
+    params = scope.params | ({"user_id": user_id} if user_id is not None else {})
     return [
         UserTaskCounts(row[0], dict(zip(STATUSES, (int(n) for n in row[1:]), strict=True)))
-        for row in db.session.execute(query)
+        for row in db.session.execute(query, params)
     ]
 
 
@@ -328,31 +361,114 @@ class Dashboard:
         return sum(bar.completed for bar in self.bars)
 
 
+@dataclass(frozen=True)
+class _Headline:
+    """The dashboard's figures that are one number each (or one per status and priority)."""
+
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+    overdue: int
+    average_completion_seconds: float | None
+    first_task_day: date | None
+
+
+def _count_where(condition):
+    # count(*) FILTER (WHERE ...): PostgreSQL and SQLite (3.30+) both have it, and unlike
+    # sum(case ...) it gives 0, not NULL, when no row matches.
+    return sa.func.count().filter(condition)
+
+
+@functools.cache
+def _headline_query(shape: _Shape) -> sa.Select:
+    # Both subqueries read tables the outer query reads too: correlate(None) keeps them
+    # standalone rather than tied to the outer row.
+    average = (_completion_changes(shape, _average_completion_seconds())
+               .correlate(None).scalar_subquery())
+    # The first task at all, not the period's: an all-time chart starts there.
+    first = (_in_scope(sa.select(sa.func.min(Task.created_at)),
+                       shape._replace(from_start=False, to_end=False))
+             .correlate(None).scalar_subquery())
+    overdue = sa.and_(Task.due_date < sa.bindparam("today"), Task.status != "completed")
+    return _in_scope(
+        sa.select(
+            *(_count_where(Task.status == status) for status in STATUSES),
+            *(_count_where(Task.priority == priority) for priority in PRIORITIES),
+            _count_where(overdue),
+            average,
+            first,
+        ).select_from(Task),
+        shape,
+    )
+
+
+def _headline(scope: _Scope, today: date) -> _Headline:
+    """Counts per status and per priority and the overdue count of the period's tasks, the
+    average time to complete and the day of the first task, in one row.
+
+    One query of conditional aggregates instead of one query each: every round trip costs
+    about as much CPU in SQLAlchemy and the driver as a small aggregate does in the database.
+    """
+    result = db.session.execute(_headline_query(scope.shape), scope.params | {"today": today})
+    values = iter(result.one())  # in the order of the query's columns
+    by_status = {status: next(values) for status in STATUSES}
+    by_priority = {priority: next(values) for priority in PRIORITIES}
+    overdue, average, first_created = values
+    return _Headline(
+        by_status=by_status,
+        by_priority=by_priority,
+        overdue=overdue,
+        average_completion_seconds=float(average) if average is not None else None,
+        first_task_day=_as_date(first_created) if first_created is not None else None,
+    )
+
+
+@functools.cache
+def _per_day_query(shape: _Shape) -> sa.CompoundSelect:
+    created_day = _day(Task.created_at)
+    created = _in_scope(
+        sa.select(sa.literal_column("'created'"), created_day, sa.func.count())
+        .group_by(created_day),
+        shape,
+    )
+    completed_day = _day(StatusChange.changed_at)
+    completed = _completion_changes(
+        shape, sa.literal_column("'completed'"), completed_day, sa.func.count(),
+    ).group_by(completed_day)
+    return sa.union_all(created, completed)
+
+
+def _per_day(scope: _Scope) -> tuple[dict[date, int], dict[date, int]]:
+    """Tasks created and completions recorded on each day of the period (days without any
+    are left out), both series from one UNION ALL whose rows name their series."""
+    series: dict[str, dict[date, int]] = {"created": {}, "completed": {}}
+    for name, day, n in db.session.execute(_per_day_query(scope.shape), scope.params):
+        series[name][_as_date(day)] = n
+    return series["created"], series["completed"]
+
+
 def dashboard(actor: User, query: DashboardQuery, today: date | None = None) -> Dashboard:
-    """Compute the dashboard: a fixed number of aggregate queries whatever the data size."""
+    """Compute the dashboard: two aggregate queries (three for admins) whatever the data size."""
     today = today or utcnow().date()
-    period, owner_id = query.period, query.owner_id
-    if not can(actor, "view_all_stats"):
-        owner_id = None
-    count, average = completions(actor, period, owner_id)
+    period = query.period
+    scope = _scope(actor, period, query.owner_id)  # a user's own tasks whatever owner_id says
+    headline = _headline(scope, today)
+    created, completed = _per_day(scope)
     # The chart runs over the period, but not over days to come nor (for "all time" or a
     # far-off start) over years before the first task.
-    first = first_task_day(actor, owner_id)
+    first = headline.first_task_day
     chart_end = min(period.end or today, today)
     chart_start = period.start or first or chart_end
     if first is not None:
         chart_start = max(chart_start, first - timedelta(days=MAX_DAILY_BARS))
-    bars, bar_days = _bars(
-        chart_start, chart_end,
-        created_per_day(actor, period, owner_id), completed_per_day(actor, period, owner_id),
-    )
+    bars, bar_days = _bars(chart_start, chart_end, created, completed)
     return Dashboard(
         query=query,
-        by_status=status_counts(actor, period, owner_id),
-        by_priority=priority_counts(actor, period, owner_id),
-        overdue=overdue_count(actor, period, owner_id, today),
-        completed_in_period=count,
-        average_completion_seconds=average,
+        by_status=headline.by_status,
+        by_priority=headline.by_priority,
+        overdue=headline.overdue,
+        # The same history rows as the completed series, so its total is the count.
+        completed_in_period=sum(completed.values()),
+        average_completion_seconds=headline.average_completion_seconds,
         bars=bars,
         bar_days=bar_days,
         users=user_task_counts(actor, period) if can(actor, "view_all_stats") else None,
