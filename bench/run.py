@@ -4,7 +4,8 @@ with gunicorn as in production, and measure the main pages with wrk at 32 connec
 Settings (environment): BENCH_DATABASE_URL (default the local `td_bench` database, which is
 emptied), BENCH_REDIS_URL (optional), BENCH_DURATION (seconds per endpoint, default 15),
 BENCH_CONNECTIONS (32), BENCH_SIZES ("1000,100000"), BENCH_ONLY (comma-separated endpoint
-names). Prints a table and rewrites the results part of docs/BENCHMARKS.md.
+names), BENCH_SERVERS ("default,sync": gunicorn.conf.py's defaults, then sync workers).
+Prints a table and rewrites the results part of docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import runpy
 import secrets
 import shutil
 import subprocess
@@ -38,7 +40,7 @@ DURATION = int(os.environ.get("BENCH_DURATION", 15))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 32))
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,100000").split(",")]
 ONLY = {name for name in os.environ.get("BENCH_ONLY", "").split(",") if name}
-WORKERS = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))
+SERVER_NAMES = [n for n in os.environ.get("BENCH_SERVERS", "default,sync").split(",") if n]
 TASKS_PER_USER = 100  # the measured user has 100 tasks at every size: only the total grows
 BENCH_USER = "bulk000001"
 BULK_PASSWORD = "taskdeck-bulk-demo"  # noqa: S105 (see webapp/cli.py)
@@ -72,8 +74,36 @@ def endpoints() -> list[Endpoint]:
     return [e for e in listed if not ONLY or e.name in ONLY]
 
 
+@dataclass(frozen=True)
+class Server:
+    """How gunicorn runs the app for a measurement."""
+
+    name: str
+    workers: int
+    threads: int
+
+    @property
+    def label(self) -> str:
+        kind = "gthread" if self.threads > 1 else "sync"
+        return f"{self.name}: {self.workers} {kind} workers" + (
+            f" × {self.threads} threads" if self.threads > 1 else "")
+
+
+def servers() -> list[Server]:
+    """`default`: what gunicorn.conf.py gives on this machine (WEB_CONCURRENCY and
+    GUNICORN_THREADS apply); `sync`: one sync worker per core, the tightest tail measured for
+    these CPU-bound pages (docs/BENCHMARKS.md, "Server settings")."""
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    known = {
+        "default": Server("default", conf["workers"], conf["threads"]),
+        "sync": Server("sync", os.cpu_count() or 1, 1),
+    }
+    return [known[name] for name in SERVER_NAMES]
+
+
 @dataclass
 class Result:
+    server: Server
     endpoint: Endpoint
     size: int
     status: str
@@ -172,11 +202,12 @@ def to_ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
 
 
-def measure(wrk: list[str], base: str, endpoint: Endpoint, headers: dict, size: int) -> Result:
+def measure(wrk: list[str], base: str, server: Server, endpoint: Endpoint, headers: dict,
+            size: int) -> Result:
     probe = requests.get(base + endpoint.path, headers=headers, allow_redirects=False, timeout=30)
     if probe.status_code != 200:
         label = "not available (404)" if probe.status_code == 404 else f"HTTP {probe.status_code}"
-        return Result(endpoint, size, label)
+        return Result(server, endpoint, size, label)
     args = [*wrk, f"-c{CONNECTIONS}"]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
@@ -186,7 +217,7 @@ def measure(wrk: list[str], base: str, endpoint: Endpoint, headers: dict, size: 
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     errors += sum(int(n) for n in re.findall(r"Socket errors:.*?timeout (\d+)", out))
     return Result(
-        endpoint, size, "ok",
+        server, endpoint, size, "ok",
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         p50=micros[50] / 1000, p95=micros[95] / 1000, p99=micros[99] / 1000, errors=errors,
     )
@@ -211,31 +242,33 @@ def fmt(value: float | None) -> str:
 
 
 def table(results: list[Result]) -> str:
-    lines = ["| endpoint | tasks | req/s | p50 ms | p95 ms | p99 ms | target p95 | errors |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| server | endpoint | tasks | req/s | p50 ms | p95 ms | p99 ms | target p95 "
+             "| errors |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
+        head = f"| {r.server.label} | {r.endpoint.name} `{r.endpoint.path}` | {r.size:,} |"
         if r.status != "ok":
-            lines.append(f"| {r.endpoint.name} `{r.endpoint.path}` | {r.size:,} | "
-                         f"{r.status} | | | | < {r.endpoint.target_ms:.0f} | |")
+            lines.append(f"{head} {r.status} | | | | < {r.endpoint.target_ms:.0f} | |")
             continue
+        met = "met" if r.p95 < r.endpoint.target_ms else "missed"
         lines.append(
-            f"| {r.endpoint.name} `{r.endpoint.path}` | {r.size:,} | {r.rps:.0f} | "
-            f"{fmt(r.p50)} | {fmt(r.p95)} | {fmt(r.p99)} | < {r.endpoint.target_ms:.0f} | "
-            f"{r.errors} |")
+            f"{head} {r.rps:.0f} | {fmt(r.p50)} | {fmt(r.p95)} | {fmt(r.p99)} | "
+            f"< {r.endpoint.target_ms:.0f} ({met}) | {r.errors} |")
     return "\n".join(lines)
 
 
 def ratios(results: list[Result]) -> str:
-    by = {(r.endpoint.name, r.size): r for r in results if r.status == "ok" and r.p95}
+    by = {(r.server, r.endpoint.name, r.size): r for r in results if r.status == "ok" and r.p95}
     small, large = min(SIZES), max(SIZES)
     lines = []
-    for e in endpoints():
-        a, b = by.get((e.name, small)), by.get((e.name, large))
-        if a and b:
-            ratio = b.p95 / a.p95
-            verdict = "within" if ratio <= 1.3 else "ABOVE"
-            lines.append(f"- {e.name}: p95 {a.p95:.1f} ms at {small:,} tasks, {b.p95:.1f} ms "
-                         f"at {large:,}: x{ratio:.2f} ({verdict} the 1.3 target)")
+    for server in servers():
+        for e in endpoints():
+            a, b = by.get((server, e.name, small)), by.get((server, e.name, large))
+            if a and b:
+                ratio = b.p95 / a.p95
+                verdict = "within" if ratio <= 1.3 else "ABOVE"
+                lines.append(f"- {server.name}, {e.name}: p95 {a.p95:.1f} ms at {small:,} "
+                             f"tasks, {b.p95:.1f} ms at {large:,}: x{ratio:.2f} ({verdict} the "
+                             "1.3 target)")
     return "\n".join(lines)
 
 
@@ -244,8 +277,8 @@ def write_doc(results: list[Result], command: str) -> None:
     block = "\n".join([
         START,
         f"Measured {stamp} by `{command}` on: {machine()}.",
-        f"gunicorn with `gunicorn.conf.py` ({WORKERS} workers, "
-        f"{os.environ.get('GUNICORN_THREADS', '4')} threads each), APP_ENV=production, "
+        "gunicorn with `gunicorn.conf.py` (servers: "
+        f"{'; '.join(server.label for server in servers())}), APP_ENV=production, "
         f"rate limits off for the run; wrk with 2 threads and {CONNECTIONS} connections for "
         f"{DURATION} s per endpoint after a 3 s warm-up, on the same machine as the app and "
         "PostgreSQL; percentiles from wrk's latency record (bench/percentiles.lua).",
@@ -262,6 +295,34 @@ def write_doc(results: list[Result], command: str) -> None:
     DOC.write_text(head + block + tail)
 
 
+def measure_server(wrk: list[str], server: Server, size: int, token: str | None) -> list[Result]:
+    """Serve the loaded data with gunicorn as `server` says and measure every endpoint."""
+    env = {"DATABASE_URL": DATABASE_URL, "SECRET_KEY": secrets.token_urlsafe(32),
+           "GUNICORN_THREADS": str(server.threads)}
+    if REDIS_URL:
+        env["REDIS_URL"] = REDIS_URL
+    gunicorn = Gunicorn("webapp:create_app(RATELIMIT_ENABLED=False)", env,
+                        workers=server.workers)
+    results = []
+    try:
+        gunicorn.wait_ready(30)
+        cookies = {"session": session_cookie(gunicorn.url, BENCH_USER, BULK_PASSWORD),
+                   "admin": session_cookie(gunicorn.url, BENCH_ADMIN, ADMIN_PASSWORD)}
+        for endpoint in endpoints():
+            if endpoint.auth == "token" and token is not None:
+                headers = {"Authorization": f"Bearer {token}"}
+            else:  # without tokens the API is not there: the probe answers 404 either way
+                headers = {"Cookie": cookies.get(endpoint.auth, cookies["session"])}
+            result = measure(wrk, gunicorn.url, server, endpoint, headers, size)
+            results.append(result)
+            print(f"  {server.name:<8} {endpoint.name:<10} {result.status:<10} "
+                  f"rps={fmt(result.rps)} p50={fmt(result.p50)} p95={fmt(result.p95)} "
+                  f"p99={fmt(result.p99)} errors={result.errors}")
+    finally:
+        gunicorn.stop()
+    return results
+
+
 def main() -> None:
     wrk = [ensure_wrk(), "-t2", "--timeout", "10s", "-s", str(ROOT / "bench" / "percentiles.lua")]
     results: list[Result] = []
@@ -269,34 +330,14 @@ def main() -> None:
         print(f"== {size:,} tasks")
         load(size)
         token = api_token()
-        env = {"DATABASE_URL": DATABASE_URL, "SECRET_KEY": secrets.token_urlsafe(32),
-               "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "4")}
-        if REDIS_URL:
-            env["REDIS_URL"] = REDIS_URL
-        server = Gunicorn("webapp:create_app(RATELIMIT_ENABLED=False)", env,
-                          workers=WORKERS)
-        try:
-            server.wait_ready(30)
-            cookies = {"session": session_cookie(server.url, BENCH_USER, BULK_PASSWORD),
-                       "admin": session_cookie(server.url, BENCH_ADMIN, ADMIN_PASSWORD)}
-            for endpoint in endpoints():
-                if endpoint.auth == "token" and token is not None:
-                    headers = {"Authorization": f"Bearer {token}"}
-                else:  # without tokens the API is not there: the probe answers 404 either way
-                    headers = {"Cookie": cookies.get(endpoint.auth, cookies["session"])}
-                result = measure(wrk, server.url, endpoint, headers, size)
-                results.append(result)
-                print(f"  {endpoint.name:<10} {result.status:<20} rps={fmt(result.rps)} "
-                      f"p50={fmt(result.p50)} p95={fmt(result.p95)} p99={fmt(result.p99)} "
-                      f"errors={result.errors}")
-        finally:
-            server.stop()
+        for server in servers():
+            results += measure_server(wrk, server, size, token)
     print()
     print(table(results))
     print(ratios(results))
     settings = " ".join(f"{name}={os.environ[name]}" for name in (
-        "BENCH_ONLY", "BENCH_SIZES", "BENCH_DURATION", "BENCH_CONNECTIONS", "WEB_CONCURRENCY",
-        "GUNICORN_THREADS") if os.environ.get(name))
+        "BENCH_ONLY", "BENCH_SIZES", "BENCH_SERVERS", "BENCH_DURATION", "BENCH_CONNECTIONS",
+        "WEB_CONCURRENCY", "GUNICORN_THREADS") if os.environ.get(name))
     write_doc(results, f"{settings} make bench".strip())
     print(f"\nWrote {DOC.relative_to(ROOT)}")
 
