@@ -112,6 +112,7 @@ class Result:
     p95: float | None = None
     p99: float | None = None
     errors: int = 0
+    reference: float | None = None  # reference_ms() just before the measurement
 
 
 def sh(args: list[str], env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
@@ -187,14 +188,34 @@ def api_token() -> str | None:
     return out.strip().splitlines()[-1]
 
 
+# Flask-Login's session protection ties a session to the browser that logged in: wrk sends the
+# same User-Agent, or every response would rewrite the session cookie (no browser causes that).
+BROWSER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) taskdeck-bench"
+
+
 def session_cookie(base: str, username: str, password: str) -> str:
     browser = requests.Session()
+    browser.headers["User-Agent"] = BROWSER_AGENT
     token = CSRF_META.search(browser.get(base + "/auth/login", timeout=10).text).group(1)
     resp = browser.post(base + "/auth/login", allow_redirects=False, timeout=10, data={
         "csrf_token": token, "username": username, "password": password,
     })
     assert resp.status_code == 303, f"bench login failed: {resp.status_code}"
     return "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
+
+
+def reference_ms() -> float:
+    """CPU ms of a fixed pure-Python loop, the best of three: how fast this machine runs Python
+    right now. On a shared virtual machine it changes from minute to minute (0.7 to 1.25 s for
+    the same 10 million additions, seen here), so each row records it next to its latencies."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        total = 0
+        for n in range(1_000_000):
+            total += n
+        best = min(best, (time.process_time() - start) * 1000)
+    return best
 
 
 def to_ms(value: str) -> float:
@@ -212,6 +233,7 @@ def measure(wrk: list[str], base: str, server: Server, endpoint: Endpoint, heade
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
     sh([*args, "-d3s", base + endpoint.path])  # warm-up: pools, caches, compiled templates
+    reference = reference_ms()
     out = sh([*args, f"-d{DURATION}s", base + endpoint.path]).stdout
     micros = {int(p): int(v) for p, v in re.findall(r"^p(\d+)=(\d+)$", out, re.M)}
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
@@ -220,6 +242,7 @@ def measure(wrk: list[str], base: str, server: Server, endpoint: Endpoint, heade
         server, endpoint, size, "ok",
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         p50=micros[50] / 1000, p95=micros[95] / 1000, p99=micros[99] / 1000, errors=errors,
+        reference=reference,
     )
 
 
@@ -243,7 +266,7 @@ def fmt(value: float | None) -> str:
 
 def table(results: list[Result]) -> str:
     lines = ["| server | endpoint | tasks | req/s | p50 ms | p95 ms | p99 ms | target p95 "
-             "| errors |", "|---|---|---|---|---|---|---|---|---|"]
+             "| errors | reference ms |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         head = f"| {r.server.label} | {r.endpoint.name} `{r.endpoint.path}` | {r.size:,} |"
         if r.status != "ok":
@@ -252,7 +275,7 @@ def table(results: list[Result]) -> str:
         met = "met" if r.p95 < r.endpoint.target_ms else "missed"
         lines.append(
             f"{head} {r.rps:.0f} | {fmt(r.p50)} | {fmt(r.p95)} | {fmt(r.p99)} | "
-            f"< {r.endpoint.target_ms:.0f} ({met}) | {r.errors} |")
+            f"< {r.endpoint.target_ms:.0f} ({met}) | {r.errors} | {fmt(r.reference)} |")
     return "\n".join(lines)
 
 
@@ -281,7 +304,9 @@ def write_doc(results: list[Result], command: str) -> None:
         f"{'; '.join(server.label for server in servers())}), APP_ENV=production, "
         f"rate limits off for the run; wrk with 2 threads and {CONNECTIONS} connections for "
         f"{DURATION} s per endpoint after a 3 s warm-up, on the same machine as the app and "
-        "PostgreSQL; percentiles from wrk's latency record (bench/percentiles.lua).",
+        "PostgreSQL; percentiles from wrk's latency record (bench/percentiles.lua). "
+        "`reference ms`: CPU time of a fixed pure-Python loop measured just before the row "
+        "(bench/run.py `reference_ms`); the lower, the faster the machine ran at that moment.",
         "",
         table(results),
         "",
@@ -312,7 +337,8 @@ def measure_server(wrk: list[str], server: Server, size: int, token: str | None)
             if endpoint.auth == "token" and token is not None:
                 headers = {"Authorization": f"Bearer {token}"}
             else:  # without tokens the API is not there: the probe answers 404 either way
-                headers = {"Cookie": cookies.get(endpoint.auth, cookies["session"])}
+                headers = {"Cookie": cookies.get(endpoint.auth, cookies["session"]),
+                           "User-Agent": BROWSER_AGENT}
             result = measure(wrk, gunicorn.url, server, endpoint, headers, size)
             results.append(result)
             print(f"  {server.name:<8} {endpoint.name:<10} {result.status:<10} "
