@@ -7,7 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import login
+from tests.conftest import Client, login
 from webapp.extensions import db
 from webapp.models import Task
 
@@ -126,3 +126,34 @@ def test_invalid_create_can_be_corrected_and_sent_with_the_same_key(app, user_cl
     assert user_client.form_post("/tasks", {"title": "Fixed", "submission_key": key}
                                  ).status_code == 303
     assert task_titles(app) == ["Fixed"]
+
+
+def test_form_sent_twice_to_two_processes_without_redis_creates_one_task(
+        app, make_app, database_url, user):
+    """Two workers (or instances) without Redis each have their own cache: the database's
+    unique submission key still lets only one of them create the task."""
+    key = "double-submit-key-0001"
+    answers = []
+    for instance in (make_app(SQLALCHEMY_DATABASE_URI=database_url),
+                     make_app(SQLALCHEMY_DATABASE_URI=database_url)):
+        instance.test_client_class = Client
+        browser = instance.test_client()
+        login(browser, user)
+        answers.append(browser.form_post("/tasks", {
+            "title": "Sent twice", "status": "pending", "priority": "medium",
+            "submission_key": key,
+        }, follow_redirects=True))
+    assert [a.status_code for a in answers] == [200, 200]
+    assert "was already added" in answers[1].get_data(as_text=True)
+    assert task_titles(app) == ["Sent twice"]
+
+
+def test_the_same_key_from_two_users_creates_a_task_each(app, user_client, user, make_user):
+    other = make_user("keyholder")
+    app.test_client_class = Client
+    other_client = app.test_client()
+    login(other_client, other)
+    data = {"title": "Same key", "submission_key": "shared-key-000000001"}
+    assert user_client.form_post("/tasks", data).status_code == 303
+    assert other_client.form_post("/tasks", data).status_code == 303
+    assert task_titles(app) == ["Same key", "Same key"]

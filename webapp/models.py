@@ -73,6 +73,9 @@ class Task(TimestampMixin, db.Model):
     completed_at: Mapped[datetime | None]
     # Every edit increments it; SQLAlchemy refuses an UPDATE whose version has moved on.
     version: Mapped[int] = mapped_column(default=1, nullable=False)
+    # "<actor id>:<key>" of the create form that made the task: unique, so the same form sent
+    # twice makes one task whichever process receives it (migration 0003).
+    submission_key: Mapped[str | None] = mapped_column(sa.String(80))
 
     # Enrichment: weather for a city, GitHub repository metadata.
     city: Mapped[str | None] = mapped_column(sa.String(100))
@@ -105,6 +108,7 @@ class Task(TimestampMixin, db.Model):
         sa.Index("ix_tasks_owner_id_due_date", "owner_id", "due_date"),
         sa.Index("ix_tasks_created_at", "created_at"),
         sa.Index("ix_tasks_due_date", "due_date"),
+        sa.Index("ix_tasks_submission_key", "submission_key", unique=True),
     )
 
     @property

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..extensions import cache, db
+from ..extensions import db
 from ..models import PRIORITIES, STATUSES, StatusChange, Task, User, utcnow
 from . import audit, enrichment
 from .enrichment.github import normalise_repo
@@ -26,7 +26,6 @@ EDITABLE_FIELDS = (
     "repo_full_name",
 )
 # How long a create form's submission key is remembered (double clicks, resubmissions).
-SUBMISSION_KEY_TTL = 3600
 
 
 @dataclass
@@ -135,26 +134,25 @@ def create_task(actor: User, data: TaskData, submission_key: str | None = None) 
     """Create a task for the actor (or, for an admin, for the user named as owner).
 
     A form sends a random `submission_key`; a second submission with the same key (double
-    click, resubmitted page) raises AlreadySubmitted instead of creating a twin. The key is
-    claimed atomically in the cache (Redis when configured), so parallel posts agree.
+    click, resubmitted page) raises AlreadySubmitted instead of creating a twin. The task keeps
+    the key under a unique index, so the database decides, whichever process or instance each
+    submission reaches and with or without Redis.
     """
     data = _clean(data)
-    cache_key = f"task-submission:{actor.id}:{submission_key}" if submission_key else None
-    if cache_key and not cache.add(cache_key, 0, timeout=SUBMISSION_KEY_TTL):
-        earlier = cache.get(cache_key)
-        raise AlreadySubmitted(db.session.get(Task, earlier) if earlier else None)
+    stored_key = f"{actor.id}:{submission_key}" if submission_key else None
     try:
-        task = _insert_task(actor, data)
-    except Exception:
-        if cache_key:
-            cache.delete(cache_key)  # nothing was created: the form may be sent again
-        raise
-    if cache_key:
-        cache.set(cache_key, task.id, timeout=SUBMISSION_KEY_TTL)
-    return task
+        return _insert_task(actor, data, stored_key)
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        earlier = db.session.scalar(
+            sa.select(Task).where(Task.submission_key == stored_key)
+        ) if stored_key else None
+        if earlier is None:
+            raise  # another constraint: not a second submission
+        raise AlreadySubmitted(earlier) from None
 
 
-def _insert_task(actor: User, data: TaskData) -> Task:
+def _insert_task(actor: User, data: TaskData, submission_key: str | None) -> Task:
     task = Task(
         title=data.title,
         description=data.description,
@@ -164,6 +162,7 @@ def _insert_task(actor: User, data: TaskData) -> Task:
         owner_id=_resolve_owner(actor, data.owner_id),
         city=data.city,
         repo_full_name=data.repo,
+        submission_key=submission_key,
     )
     db.session.add(task)
     _record_status(task, None, actor)
