@@ -260,6 +260,15 @@ def machine() -> str:
             f"Redis: {'yes' if REDIS_URL else 'no (per-process cache)'}")
 
 
+def code_version() -> str:
+    """The commit measured, marked when the working tree had uncommitted changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True,  # noqa: S603, S607
+                              text=True).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" (with uncommitted changes)" if git("status", "--porcelain") else "")
+
+
 def fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
@@ -299,7 +308,7 @@ def write_doc(results: list[Result], command: str) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     block = "\n".join([
         START,
-        f"Measured {stamp} by `{command}` on: {machine()}.",
+        f"Measured {stamp} by `{command}` at commit {code_version()} on: {machine()}.",
         "gunicorn with `gunicorn.conf.py` (servers: "
         f"{'; '.join(server.label for server in servers())}), APP_ENV=production, "
         f"rate limits off for the run; wrk with 2 threads and {CONNECTIONS} connections for "
