@@ -311,9 +311,10 @@ def write_doc(results: list[Result], command: str) -> None:
         f"Measured {stamp} by `{command}` at commit {code_version()} on: {machine()}.",
         "gunicorn with `gunicorn.conf.py` (servers: "
         f"{'; '.join(server.label for server in servers())}), APP_ENV=production, "
-        f"rate limits off for the run; wrk with 2 threads and {CONNECTIONS} connections for "
-        f"{DURATION} s per endpoint after a 3 s warm-up, on the same machine as the app and "
-        "PostgreSQL; percentiles from wrk's latency record (bench/percentiles.lua). "
+        "rate limits and worker recycling off for the run; wrk with 2 threads and "
+        f"{CONNECTIONS} connections for {DURATION} s per endpoint after a 3 s warm-up, on the "
+        "same machine as the app and PostgreSQL; percentiles from wrk's latency record "
+        "(bench/percentiles.lua). "
         "`reference ms`: CPU time of a fixed pure-Python loop measured just before the row "
         "(bench/run.py `reference_ms`); the lower, the faster the machine ran at that moment.",
         "",
@@ -332,7 +333,11 @@ def write_doc(results: list[Result], command: str) -> None:
 def measure_server(wrk: list[str], server: Server, size: int, token: str | None) -> list[Result]:
     """Serve the loaded data with gunicorn as `server` says and measure every endpoint."""
     env = {"DATABASE_URL": DATABASE_URL, "SECRET_KEY": secrets.token_urlsafe(32),
-           "GUNICORN_THREADS": str(server.threads)}
+           "GUNICORN_THREADS": str(server.threads),
+           # Worker recycling (a leak guard, every 10,000 requests) off: at saturation it
+           # restarts a worker every half minute, a 1-2 s gap inside the measured window that
+           # a team-sized production load meets once in hours (docs/BENCHMARKS.md).
+           "GUNICORN_MAX_REQUESTS": "0"}
     if REDIS_URL:
         env["REDIS_URL"] = REDIS_URL
     gunicorn = Gunicorn("webapp:create_app(RATELIMIT_ENABLED=False)", env,
