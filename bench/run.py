@@ -266,7 +266,9 @@ def code_version() -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True,  # noqa: S603, S607
                               text=True).stdout.strip()
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" (with uncommitted changes)" if git("status", "--porcelain") else "")
+    # This document is the run's output, so editing its text meanwhile changes nothing measured.
+    changed = git("status", "--porcelain", "--", ".", f":!{DOC.relative_to(ROOT)}")
+    return commit + (" (with uncommitted changes)" if changed else "")
 
 
 def fmt(value: float | None) -> str:
