@@ -25,7 +25,6 @@ EDITABLE_FIELDS = (
     "title", "description", "status", "priority", "due_date", "owner_id", "city",
     "repo_full_name",
 )
-# How long a create form's submission key is remembered (double clicks, resubmissions).
 
 
 @dataclass
