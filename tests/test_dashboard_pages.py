@@ -137,3 +137,20 @@ def test_htmx_dashboard_pushes_the_short_url(admin_client, user):
     resp = admin_client.hx_get(f"/dashboard?start=2026-03-01&end=&user={user.id}")
     assert resp.headers["HX-Push-Url"] == f"/dashboard?start=2026-03-01&user={user.id}"
     assert admin_client.hx_get("/dashboard?period=30").headers["HX-Push-Url"] == "/dashboard"
+
+
+@pytest.mark.parametrize("user_id", [str(2**31), str(2**63 - 1)])
+def test_admin_naming_a_user_id_beyond_the_id_columns_is_told_not_failed(admin_client, user_id):
+    resp = admin_client.get(f"/dashboard?user={user_id}")
+    assert resp.status_code == 200
+    assert "User must be a user id" in resp.get_data(as_text=True)
+
+
+def test_user_without_tasks_asking_for_year_one_gets_a_bounded_chart(user_client):
+    resp = user_client.get("/dashboard?start=0001-01-01")
+    assert resp.status_code == 200
+    # The chart's first bar is at most MAX_DAILY_BARS days back, not in year one (105,000
+    # weekly buckets built for nothing).
+    first = re.search(r'class="x-label first">([0-9-]+)<', resp.get_data(as_text=True))
+    assert first, "no first label on the chart"
+    assert first.group(1) >= (utcnow().date() - timedelta(days=181 + 6)).isoformat()

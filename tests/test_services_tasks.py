@@ -23,7 +23,10 @@ def test_user_creates_task_with_defaults_and_history(ctx, user):
     assert [(c.old_status, c.new_status) for c in changes] == [(None, "pending")]
 
 
-@pytest.mark.parametrize("title", ["", "   ", "x" * 101])
+# Zero-width space, zero-width joiners, a Hangul filler, a right-to-left override and a soft
+# hyphen: each is "not empty" to strip(), and each draws nothing.
+@pytest.mark.parametrize("title", ["", "   ", "x" * 101, "\u200b", "\u200b\u200d \u2060",
+                                   "\u3164", "\u202e\u202c", "\u00ad\ufeff"])
 def test_user_cannot_create_task_with_bad_title(ctx, user, title):
     with pytest.raises(Invalid) as error:
         task_service.create_task(actor(user), TaskData(title=title))
@@ -124,3 +127,10 @@ def test_deleting_a_task_removes_its_history(ctx, user):
     task = task_service.create_task(actor(user), TaskData(title="t"))
     task_service.delete_task(actor(user), task.id)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StatusChange)) == 0
+
+
+@pytest.mark.parametrize("title", ["\u05e9\u05dc\u05d5\u05dd", "\u200bx", "\u2764\ufe0f",
+                                   "\u0644\u200f"])
+def test_title_with_a_visible_character_is_accepted(ctx, user, title):
+    task = task_service.create_task(actor(user), TaskData(title=title))
+    assert task.title == title

@@ -193,3 +193,29 @@ def test_far_future_end_date_does_not_overflow(dataset):
     figures = board(alice, period=stats.Period(date(1, 1, 1), date.max))
     assert figures.total == 7
     assert len(figures.bars) < 400
+
+
+def test_dashboard_user_id_is_capped_at_the_largest_id(ctx, admin):
+    root = db.session.get(User, admin.id)
+    query, errors = stats.parse_dashboard_query({"user": str(2**31)}, root, today=TODAY)
+    assert query.owner_id is None and list(errors) == ["user"]
+
+
+@pytest.mark.parametrize("period", [
+    stats.Period(date(1, 1, 1), None),
+    stats.Period(date(1, 1, 1), date(1, 1, 1)),
+    stats.Period(None, date(1, 3, 1)),
+    stats.Period(date(1, 1, 1), date.max),
+])
+def test_chart_of_a_user_without_tasks_is_bounded_whatever_the_dates(ctx, user, period):
+    alice = db.session.get(User, user.id)
+    figures = board(alice, period=period)
+    assert len(figures.bars) <= stats.MAX_DAILY_BARS + 1
+    assert figures.total == 0
+
+
+def test_chart_from_year_one_starts_shortly_before_the_first_task(dataset):
+    alice, _, _ = dataset
+    figures = board(alice, period=stats.Period(date(1, 1, 1), None))
+    assert figures.chart_start >= date(2026, 2, 28) - stats.timedelta(days=stats.MAX_DAILY_BARS)
+    assert figures.total == 7

@@ -184,3 +184,56 @@ def test_task_id_beyond_column_range_is_404_not_500(user_client, task_id):
     assert user_client.get(f"/tasks/{task_id}").status_code == 404
     # Werkzeug answers the POST route with 405 once the id fails its converter: never a 500.
     assert user_client.form_post(f"/tasks/{task_id}/delete").status_code in (404, 405)
+
+
+def test_edit_form_without_version_field_saves_instead_of_failing(user_client, user, make_task,
+                                                                  app):
+    task_id = make_task(user, "Old title")
+    resp = user_client.form_post(f"/tasks/{task_id}", {
+        "title": "New title", "status": "pending", "priority": "low",
+    })
+    assert resp.status_code == 303
+    with app.app_context():
+        assert db.session.get(Task, task_id).title == "New title"
+
+
+def test_htmx_edit_with_an_empty_body_changes_nothing(user_client, user, make_task, app):
+    """A field the edit form does not send keeps the task's value (WTForms fills the form
+    from the task), so an empty body saves the task as it is."""
+    task_id = make_task(user, "Stays")
+    resp = user_client.form_post(f"/tasks/{task_id}", {}, htmx=True)
+    assert resp.status_code == 200
+    assert "Stays" in resp.get_data(as_text=True)
+    with app.app_context():
+        task = db.session.get(Task, task_id)
+        assert (task.title, task.version) == ("Stays", 1)
+
+
+def test_title_of_only_a_zero_width_space_is_refused_on_the_form(user_client, app):
+    resp = user_client.form_post("/tasks", {"title": "\u200b"})
+    assert resp.status_code == 422
+    assert "Title must contain a visible character." in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Task)) == 0
+
+
+RLO, PDF, LRI, PDI = "\u202e", "\u202c", "\u2066", "\u2069"
+
+
+def test_bidi_controls_in_stored_text_are_stripped_wherever_it_is_shown(user_client, user,
+                                                                       make_task):
+    """Titles keep what was typed; pages never print an override, embedding or isolate, in
+    text, attributes or form values (the Jinja finalize hook, not each template)."""
+    title = f"invoice {RLO}fdp.exe{PDF} {LRI}x{PDI}"
+    task_id = make_task(user, title, description=f"see {RLO}here", city=f"Par{RLO}is")
+    for url in ("/tasks", f"/tasks/{task_id}", f"/tasks/{task_id}/edit",
+                f"/tasks/{task_id}/row", f"/tasks/{task_id}/delete"):
+        html = user_client.get(url).get_data(as_text=True)
+        assert "invoice fdp.exe x" in html, url
+        assert not any(char in html for char in (RLO, PDF, LRI, PDI)), url
+
+
+def test_right_to_left_marks_and_text_are_shown_as_typed(user_client, user, make_task):
+    title = "\u05e9\u05dc\u05d5\u05dd\u200f 42"
+    make_task(user, title)
+    assert title in user_client.get("/tasks").get_data(as_text=True)

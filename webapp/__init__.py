@@ -6,11 +6,12 @@ from pathlib import Path
 
 from flask import Flask
 from jinja2 import StrictUndefined
+from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .config import DEV_SECRET_KEY, Config, config_from_env, finish_config
-from .services.text import MAX_ID
+from .services.text import MAX_ID, strip_bidi_controls
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,7 +116,20 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
 
 
+def without_bidi_controls(value):
+    """Jinja `finalize`: every `{{ ... }}` a template prints loses its bidirectional
+    embedding, override and isolate characters, wherever the text came from (a title, a
+    description, a username, a form field's value), so typed text cannot reorder the page."""
+    if isinstance(value, str):
+        cleaned = strip_bidi_controls(value)
+        if cleaned is not value:
+            # Already-escaped markup stays markup: only invisible characters were removed.
+            return Markup(cleaned) if isinstance(value, Markup) else cleaned  # noqa: S704
+    return value
+
+
 def register_template_helpers(app: Flask) -> None:
     from .models import PRIORITY_LABELS, STATUS_LABELS
 
     app.jinja_env.globals.update(status_labels=STATUS_LABELS, priority_labels=PRIORITY_LABELS)
+    app.jinja_env.finalize = without_bidi_controls

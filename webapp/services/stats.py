@@ -24,6 +24,7 @@ from ..models import PRIORITIES, STATUSES, StatusChange, Task, User, utcnow
 from .errors import Forbidden
 from .permissions import can
 from .task_queries import _parse_date, _parse_positive_int, start_of_day, start_of_next_day
+from .text import MAX_ID
 
 PERIOD_PRESETS = {"7": 7, "30": 30, "90": 90, "all": None}
 PERIOD_PRESET_LABELS = {"7": "7 days", "30": "30 days", "90": "90 days", "all": "All time"}
@@ -304,7 +305,7 @@ def parse_dashboard_query(
     owner_id = None
     if raw("user"):
         try:
-            owner_id = _parse_positive_int(raw("user"), 2**63 - 1)
+            owner_id = _parse_positive_int(raw("user"), MAX_ID)
         except ValueError:
             errors["user"] = "User must be a user id (a positive whole number)."
         if owner_id is not None and not can(actor, "view_all_stats"):
@@ -454,12 +455,12 @@ def dashboard(actor: User, query: DashboardQuery, today: date | None = None) -> 
     headline = _headline(scope, today)
     created, completed = _per_day(scope)
     # The chart runs over the period, but not over days to come nor (for "all time" or a
-    # far-off start) over years before the first task.
+    # far-off start) over years before the first task: its length is bounded by the data,
+    # whatever dates the client asked for, and without any task by MAX_DAILY_BARS days.
     first = headline.first_task_day
     chart_end = min(period.end or today, today)
     chart_start = period.start or first or chart_end
-    if first is not None:
-        chart_start = max(chart_start, first - timedelta(days=MAX_DAILY_BARS))
+    chart_start = max(chart_start, _days_before(first or chart_end, MAX_DAILY_BARS))
     bars, bar_days = _bars(chart_start, chart_end, created, completed)
     return Dashboard(
         query=query,
@@ -475,6 +476,11 @@ def dashboard(actor: User, query: DashboardQuery, today: date | None = None) -> 
         chart_start=chart_start,
         chart_end=chart_end,
     )
+
+
+def _days_before(day: date, days: int) -> date:
+    """The day `days` before, or the first representable day (a client may ask for year 1)."""
+    return day - timedelta(days=days) if day.toordinal() > days else date.min
 
 
 def _bars(start: date, end: date, created: dict[date, int], completed: dict[date, int]):

@@ -15,7 +15,7 @@ from . import audit, enrichment
 from .enrichment.github import normalise_repo
 from .errors import AlreadySubmitted, Conflict, Forbidden, Invalid, NotFound
 from .permissions import can
-from .text import nul_errors, valid_id
+from .text import VISIBLE_MESSAGE, has_visible_character, nul_errors, valid_id
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 10_000
@@ -84,6 +84,8 @@ def _clean(data: TaskData) -> TaskData:
     description = (data.description or "").strip() or None
     if not title:
         errors["title"] = ["Title is required."]
+    elif not has_visible_character(title):
+        errors["title"] = [f"Title {VISIBLE_MESSAGE}."]
     elif len(title) > TITLE_MAX:
         errors["title"] = [f"Title must be at most {TITLE_MAX} characters."]
     if description and len(description) > DESCRIPTION_MAX:

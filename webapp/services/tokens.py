@@ -14,6 +14,7 @@ from ..models import ApiToken, User, utcnow
 from . import audit
 from .errors import Invalid, NotFound
 from .task_queries import start_of_day
+from .text import VISIBLE_MESSAGE, has_visible_character
 
 # "td_" marks a Taskdeck token (secret scanners and people can tell what leaked).
 TOKEN_MARK = "td_"  # noqa: S105 (a label, not a secret)
@@ -36,6 +37,8 @@ def create_token(owner: User, name: str, expires_on: date | None = None) -> tupl
     errors: dict[str, list[str]] = {}
     if not name:
         errors["name"] = ["Give the token a name."]
+    elif not has_visible_character(name):
+        errors["name"] = [f"The name {VISIBLE_MESSAGE}."]
     elif len(name) > NAME_MAX:
         errors["name"] = [f"The name must be at most {NAME_MAX} characters."]
     today = utcnow().date()

@@ -15,7 +15,7 @@ from . import audit
 from .errors import Forbidden, Invalid, NotFound
 from .passwords import hash_password, needs_rehash, verify_password
 from .permissions import can
-from .text import nul_errors, valid_id
+from .text import has_visible_character, nul_errors, valid_id
 
 USERNAME_PATTERN = r"^[a-z0-9_.-]{3,32}$"
 USERNAME_RE = re.compile(USERNAME_PATTERN)
@@ -92,7 +92,8 @@ def create_user(
     user = User(
         username=username,
         email=email,
-        display_name=(display_name or "").strip() or username,
+        # A name that draws nothing would leave the user unnamed on every page.
+        display_name=display_name.strip() if has_visible_character(display_name) else username,
         password_hash=hash_password(password),
         role=role,
     )

@@ -68,8 +68,14 @@ class TaskForm(FlaskForm):
         )
 
     def expected_version(self) -> int | None:
-        """The task version the form was loaded with, when it carries one."""
-        value = (self.version.data or "").strip()
+        """The task version the form was loaded with, when it carries one.
+
+        Read from what was sent, not from `data`: a form built on a task falls back to the
+        task's own version (an int) when the field is missing, which would also defeat the
+        stale-edit check.
+        """
+        value = (self.version.raw_data or [""])[0]
+        value = value.strip() if isinstance(value, str) else ""
         return int(value) if value.isdigit() and len(value) < 10 else None
 
     def submission_key_value(self) -> str | None:
