@@ -48,6 +48,10 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from .logging import configure_logging
     from .security import register_security
     configure_logging(app)  # first, so every later hook and error has a request id
+    from .request_guard import register_request_guard
+
+    # Before the extensions: CSRF and the rate limiter read the body in their own hooks.
+    register_request_guard(app)
 
     app.url_map.converters["int"] = DatabaseIdConverter
     register_extensions(app)
@@ -80,6 +84,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
+    from .request_guard import GuardedRequest
+
+    app.request_class = GuardedRequest  # extends the class htmx-flask has just installed
     limiter.init_app(app)
     cache.init_app(app)
     login_manager.init_app(app)

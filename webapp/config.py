@@ -126,6 +126,9 @@ class Config:
     LOGIN_IP_LIMIT = os.environ.get("LOGIN_IP_LIMIT", "5 per minute")
     LOGIN_USERNAME_LIMIT = os.environ.get("LOGIN_USERNAME_LIMIT", "20 per hour")
     REGISTER_LIMIT = os.environ.get("REGISTER_LIMIT", "10 per hour")
+    # Largest request body in bytes (413 above it); routes that take uploads raise their own
+    # limit with request_guard.body_limit.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))
     # Strict-Transport-Security max-age in seconds; None sends no HSTS header (plain HTTP dev).
     HSTS_SECONDS: int | None = None
     # JSON log lines go to stdout and to this rotating file ("" for stdout only).

@@ -7,11 +7,11 @@ import json
 from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, generate_csrf
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from .extensions import db, login_manager
+from .extensions import db, discard_session, login_manager
 from .htmx import wants_fragment
 from .logging import current_request_id
 from .services.errors import AlreadySubmitted, Conflict, Forbidden, Invalid, NotFound
@@ -38,6 +38,29 @@ def error_response(status: int, message: str, code: str, fields: dict | None = N
     template = "errors/_message.html" if wants_fragment() else "errors/error.html"
     html = render_template(template, status=status, message=message, request_id=request_id)
     return html, status
+
+
+# SQLAlchemy's code for "Can't reconnect until invalid transaction is rolled back": the
+# connection died under an earlier statement of this request whose error was swallowed
+# (Flask-Limiter swallows errors of its key functions, which may read the database).
+RECONNECT_AFTER_INVALIDATION = "8s2b"
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether a database error means "no usable connection" rather than a bad statement."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    if isinstance(error, PendingRollbackError):
+        return error.code == RECONNECT_AFTER_INVALIDATION
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def rollback_quietly() -> None:
+    """Roll the request's session back; on a dead connection, discard the session instead."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 (the connection is gone; the pool replaces it)
+        discard_session(db.session)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -91,18 +114,16 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeoutError)
     @app.errorhandler(DBAPIError)
+    @app.errorhandler(PendingRollbackError)
     def database_unavailable(error: Exception):
-        """The database is down or restarting: 503, and the next request tries again."""
-        if isinstance(error, DBAPIError) and not (
-            isinstance(error, OperationalError) or error.connection_invalidated
-        ):
+        """The database is down, restarting or dropped the connection: 503, and the next
+        request tries again (the pool replaces dead connections)."""
+        if not database_unreachable(error):
             return unexpected(error)
         app.logger.warning("Database unavailable on %s %s: %s", request.method, request.path,
-                           str(error).splitlines()[0])
-        try:
-            db.session.rollback()
-        except Exception:  # noqa: S110 (the connection is gone; the pool drops it)
-            pass
+                           str(error).strip().splitlines()[0] if str(error).strip() else
+                           type(error).__name__, extra={"event": "database_unavailable"})
+        rollback_quietly()
         # Render without loading the user again: that would need the database.
         g._login_user = login_manager.anonymous_user()
         resp, status = error_response(
@@ -131,7 +152,7 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected(error: Exception):
         # The traceback goes to the log with the request id; the user sees only the id.
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        db.session.rollback()
+        rollback_quietly()
         return error_response(
             500, "Something went wrong on our side. Quote the request id if you report it.",
             "server_error", request_id=current_request_id(),

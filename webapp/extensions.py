@@ -1,5 +1,6 @@
 """Flask extensions, created unbound here and initialised in the factory."""
 
+import logging
 import sqlite3
 
 from flask_caching import Cache
@@ -22,7 +23,39 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+log = logging.getLogger("webapp.database")
+
+
+class SessionSafeSQLAlchemy(SQLAlchemy):
+    """Flask-SQLAlchemy whose end-of-request clean-up can never fail a finished response.
+
+    The session is closed after the view has built its answer (teardown). When the database
+    connection died in between (PostgreSQL restarted, the connection was killed), the ROLLBACK
+    that closing sends fails; left alone the error escapes the WSGI call and the server
+    answers a bare 500 instead of the 201 the app made. The connection is useless either
+    way: it is invalidated (the pool opens a new one) and the error is logged in one line.
+    """
+
+    def _teardown_session(self, exc: BaseException | None) -> None:
+        try:
+            self.session.remove()
+        except Exception as error:  # noqa: BLE001 (nothing can be done for this request)
+            log.warning("discarded the request's database session: %s",
+                        str(error).strip().splitlines()[0] if str(error).strip() else
+                        type(error).__name__, extra={"event": "session_discarded"})
+            discard_session(self.session)
+
+
+def discard_session(session) -> None:
+    """Drop a scoped session whose connection may be dead, without raising."""
+    try:
+        session.registry().invalidate()
+    except Exception:  # noqa: BLE001, S110 (already broken: the pool replaces it)
+        pass
+    session.registry.clear()
+
+
+db = SessionSafeSQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate(render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

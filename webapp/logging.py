@@ -13,9 +13,11 @@ import time
 import uuid
 from logging.handlers import RotatingFileHandler
 
+import sqlalchemy as sa
 from flask import Flask, g, has_request_context, request
 from flask.logging import default_handler
 from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy.exc import NoInspectionAvailable
 
 from .services.audit import bind_source_ip
 
@@ -91,6 +93,22 @@ def start_request() -> None:
     bind_source_ip(request.remote_addr)
 
 
+def loaded_user_id(user) -> int | None:
+    """The id of the request's user, read from the session's identity map without a query.
+
+    After a commit the user object is expired: reading `user.id` or `is_authenticated`
+    would load it again, an extra query per write, and on a connection that died meanwhile
+    an error that turned a finished response into a 500.
+    """
+    if user is None:
+        return None
+    try:
+        state = sa.inspect(user)
+    except NoInspectionAvailable:
+        return None  # the anonymous user is not a database row
+    return state.identity[0] if state.identity else None
+
+
 def log_request(response):
     """Echo the request id and write the request's log line."""
     request_id = g.get("request_id") or uuid.uuid4().hex
@@ -102,7 +120,7 @@ def log_request(response):
     # for requests that never needed the user, such as static files.
     caller = g.get("api_caller")
     user = caller.user if caller is not None and caller.user is not None else g.get("_login_user")
-    user_id = user.id if user is not None and user.is_authenticated else None
+    user_id = loaded_user_id(user)
     request_log.info("request", extra={
         "request_id": request_id,
         "method": request.method,

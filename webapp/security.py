@@ -1,13 +1,11 @@
-"""Security headers on every response, and input no route should ever see.
+"""Security headers on every response.
 
 A few lines of `after_request` rather than Flask-Talisman: the whole policy is readable here.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
-
-from .services.text import NUL_MESSAGE, has_nul
+from flask import Flask, current_app
 
 # Scripts and styles only from our own origin: no inline script, handler or style attribute
 # (htmx is configured in base.html not to inject its indicator <style>). Pico's icons are
@@ -27,27 +25,8 @@ CONTENT_SECURITY_POLICY = "; ".join([
 
 
 def register_security(app: Flask) -> None:
-    """Install the header hook and the NUL-byte guard."""
-    app.before_request(refuse_nul_bytes)
+    """Install the header hook (malformed input is refused earlier, in request_guard)."""
     app.after_request(add_security_headers)
-
-
-def refuse_nul_bytes():
-    """Answer 400 to any request whose path, query or form holds a NUL character.
-
-    One guard for every form, filter and URL: PostgreSQL cannot store or compare such text,
-    and no legitimate input contains it.
-    """
-    values = [request.path]
-    for source in (request.args, request.form):
-        for key, items in source.lists():
-            values.append(key)
-            values.extend(items)
-    if any(has_nul(value) for value in values):
-        from .errors import error_response
-
-        return error_response(400, NUL_MESSAGE, "invalid_text")
-    return None
 
 
 def add_security_headers(response):

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from flask import g, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..errors import rollback_quietly
 from ..models import ApiToken, User
 from ..services.tokens import authenticate_token
 
@@ -29,7 +31,13 @@ class Caller:
 def api_caller() -> Caller:
     """The user (and token) behind this API request, read once per request."""
     if "api_caller" not in g:
-        g.api_caller = _read_credentials()
+        try:
+            g.api_caller = _read_credentials()
+        except SQLAlchemyError:
+            # The rate limiter asks first and swallows errors: leave no failed transaction
+            # behind for the view's own call, which then answers 503 or succeeds.
+            rollback_quietly()
+            raise
     return g.api_caller
 
 

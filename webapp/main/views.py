@@ -23,5 +23,5 @@ def health():
     except SQLAlchemyError:
         db.session.rollback()
         return jsonify({"status": "error", "message": "database unreachable",
-                        "database": "down"}), 503
+                        "database": "down"}), 503, {"Retry-After": "5"}
     return jsonify({"status": "ok", "message": "Taskdeck is running", "database": "ok"})

@@ -1,0 +1,203 @@
+"""One gate for what a client sends: malformed requests become a 4xx before any view runs.
+
+Everything here runs before CSRF, the rate limiter and the views read the body (the guard is
+the first `before_request` hook after the request id), so a broken request is answered with
+one log line, never a traceback or a 500:
+
+- **Size**: a body over `MAX_CONTENT_LENGTH` (1 MB by default) is 413, whether it announces
+  its length or arrives chunked. A route that needs more (uploads) says so with
+  `@body_limit(max_bytes, files=True)`, which sets Flask's per-request `max_content_length`.
+- **Readability**: a body the server cannot read (a broken chunked encoding, a client that
+  stops half-way) is 400: `GuardedRequest.stream` turns the server's read errors (gunicorn's
+  parser errors, Werkzeug's dechunker's OSError) into `UnreadableBody`.
+- **Form encodings**: pages take `application/x-www-form-urlencoded` and
+  `multipart/form-data`; another content type with a body is 415 (the JSON API under /api
+  decides its own types).
+- **Multipart**: a part without a name is 400; a file is 400 unless the route accepts files.
+- **Text**: a NUL character in the path, the query or a form value is 400 (PostgreSQL cannot
+  store or compare it, and no legitimate input contains it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from flask import Flask, Request, current_app, request
+from htmx_flask.requests import HtmxAwareRequest
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.utils import cached_property
+
+from .services.text import NUL_MESSAGE, has_nul
+
+log = logging.getLogger("webapp.request_guard")
+
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+API_PREFIX = "/api"
+
+
+class UnreadableBody(BadRequest):
+    description = "The request body could not be read (broken chunked encoding or upload)."
+
+
+class UnnamedFormPart(BadRequest):
+    description = "Every part of a multipart body needs a name."
+
+
+class _ReadErrorsAsBadRequest:
+    """A request body stream whose read errors, other than HTTP errors such as 413, are a 400.
+
+    What a broken body raises depends on the server (gunicorn: InvalidChunkSize, NoMoreData,
+    ...; Werkzeug's server: OSError); each would otherwise escape the view as a 500.
+    """
+
+    def __init__(self, stream: IO[bytes]):
+        self._stream = stream
+
+    def _guarded(self, method: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return method(*args)
+        except HTTPException:
+            raise
+        except Exception as error:
+            raise UnreadableBody() from error
+
+    def read(self, *args: Any) -> bytes:
+        return self._guarded(self._stream.read, *args)
+
+    def readline(self, *args: Any) -> bytes:
+        return self._guarded(self._stream.readline, *args)
+
+    def readlines(self, *args: Any) -> list[bytes]:
+        return self._guarded(self._stream.readlines, *args)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class GuardedRequest(HtmxAwareRequest):
+    """htmx-flask's request (Flask's, plus `request.htmx`), with a body stream whose read
+    errors are 400 and no unnamed multipart parts."""
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        return _ReadErrorsAsBadRequest(Request.stream.fget(self))  # type: ignore[return-value]
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        # Werkzeug keeps a part without a name under the key None, which code that iterates
+        # form keys (Flask-WTF's CSRF check, for one) does not expect.
+        if None in self.form or None in self.files:
+            self.__dict__["form"] = self.parameter_storage_class()
+            self.__dict__["files"] = self.parameter_storage_class()
+            raise UnnamedFormPart()
+
+
+@dataclass(frozen=True)
+class BodyRules:
+    """What a route accepts in a request body beyond the app's defaults."""
+
+    max_bytes: int | None = None  # None: MAX_CONTENT_LENGTH
+    files: bool = False
+
+
+DEFAULT_RULES = BodyRules()
+
+
+def body_limit(max_bytes: int | None = None, *, files: bool = False):
+    """Let a view take a larger body than MAX_CONTENT_LENGTH (and, with files=True, uploaded
+    files), e.g. `@body_limit(20 * 1024 * 1024, files=True)` under the route decorator."""
+
+    def decorator(view):
+        view.body_rules = BodyRules(max_bytes, files)
+        return view
+
+    return decorator
+
+
+def register_request_guard(app: Flask) -> None:
+    """Install the guard; call before any extension adds its hooks (the request class is set
+    in register_extensions, after htmx-flask sets its own)."""
+    app.before_request(guard_request)
+
+
+def _rules() -> BodyRules:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "body_rules", DEFAULT_RULES)
+
+
+def _has_body() -> bool:
+    if request.content_length:
+        return True
+    # Chunked bodies announce no length.
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _is_api() -> bool:
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+def guard_request():
+    """Refuse a malformed request before anything reads it (see the module docstring)."""
+    rules = _rules()
+    if rules.max_bytes is not None:
+        request.max_content_length = rules.max_bytes
+    values = [request.path]
+    if request.method in BODY_METHODS and _has_body():
+        if not _is_api() and request.mimetype not in FORM_TYPES:
+            return refuse(415, "Send the form as application/x-www-form-urlencoded or "
+                               "multipart/form-data.", "unsupported_media_type",
+                          f"content type {request.mimetype or 'none'!r}")
+        try:
+            form, files = request.form, request.files
+        except RequestEntityTooLarge:
+            limit = request.max_content_length
+            return refuse(413, f"The request is too large (at most {_size(limit)} here).",
+                          "request_too_large", f"body over {limit} bytes")
+        except HTTPException as error:
+            cause = f" ({type(error.__cause__).__name__})" if error.__cause__ else ""
+            return refuse(error.code or 400, error.description or "Bad request.",
+                          "bad_request", type(error).__name__ + cause)
+        if files and not rules.files:
+            return refuse(400, "This form does not take files.", "unexpected_file",
+                          f"file fields {sorted(files)}")
+        for key, items in form.lists():
+            values.append(key)
+            values.extend(items)
+    for key, items in request.args.lists():
+        values.append(key)
+        values.extend(items)
+    if any(has_nul(value) for value in values):
+        return refuse(400, NUL_MESSAGE, "invalid_text", "NUL character")
+    return None
+
+
+def refuse(status: int, message: str, code: str, reason: str):
+    """Answer the refusal (page, fragment or JSON) and log it in one line."""
+    from .errors import error_response
+
+    log.warning("refused %s %s: %d %s", request.method, request.path, status, reason, extra={
+        "event": "request_refused", "status": status, "reason": reason,
+        "client_ip": request.remote_addr,
+    })
+    return error_response(status, message, code)
+
+
+def _size(limit: int | None) -> str:
+    if limit is None:
+        return "no limit"
+    if limit >= 1024 * 1024:
+        return f"{limit / (1024 * 1024):g} MB"
+    return f"{limit / 1024:g} KB"
