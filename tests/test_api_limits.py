@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -45,19 +46,47 @@ def test_token_over_the_limit_gets_json_429_with_retry_after(small_limit, client
     assert resp.headers["X-RateLimit-Remaining"] == "0"
 
 
-def test_each_token_has_its_own_budget(small_limit, client, user, make_token):
+def test_a_users_tokens_share_one_budget(small_limit, client, user, make_token):
     first, second = bearer(make_token(user, "first")), bearer(make_token(user, "second"))
+    for headers in (first, second, first):
+        assert client.get("/api/stats", headers=headers).status_code == 200
+    assert client.get("/api/stats", headers=second).status_code == 429
+    assert client.get("/api/stats", headers=bearer(make_token(user, "third"))).status_code == 429
+
+
+def test_each_user_has_a_budget_of_their_own(small_limit, client, user, other_user, make_token):
+    mine = bearer(make_token(user))
     for _ in range(3):
-        client.get("/api/stats", headers=first)
-    assert client.get("/api/stats", headers=first).status_code == 429
-    assert client.get("/api/stats", headers=second).status_code == 200
+        client.get("/api/stats", headers=mine)
+    assert client.get("/api/stats", headers=mine).status_code == 429
+    assert client.get("/api/stats", headers=bearer(make_token(other_user))).status_code == 200
 
 
-def test_logged_in_user_has_a_budget_of_their_own(small_limit, user_client, user, make_token):
+def test_browser_session_and_tokens_share_the_users_budget(small_limit, user_client, user,
+                                                          make_token):
     for _ in range(3):
         assert user_client.get("/api/stats").status_code == 200
     assert user_client.get("/api/stats").status_code == 429
-    assert user_client.get("/api/stats", headers=bearer(make_token(user))).status_code == 200
+    assert user_client.get("/api/stats", headers=bearer(make_token(user))).status_code == 429
+
+
+def test_simultaneous_requests_with_many_tokens_get_one_budget(small_limit, app, user,
+                                                              make_token):
+    tokens = [bearer(make_token(user, f"token {n}")) for n in range(10)]
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def call(n: int) -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.get("/api/stats", headers=tokens[n % 10]).status_code)
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses) == [200] * 3 + [429] * 17
 
 
 def test_pages_are_not_counted_against_the_api_budget(small_limit, user_client):

@@ -122,10 +122,18 @@ class Config:
     # bounded above) rather than to a clock; set WTF_CSRF_TIME_LIMIT (seconds) to add one.
     WTF_CSRF_TIME_LIMIT = int(os.environ["WTF_CSRF_TIME_LIMIT"]) if os.environ.get(
         "WTF_CSRF_TIME_LIMIT") else None
-    # Failed logins per client IP, attempts per username, registrations per client IP.
+    # Failed logins per client IP; per username from browsers that never logged in to the
+    # account; per browser that did (device cookie); registrations per client IP; wrong
+    # current passwords per account (services/logins.py, services/users.py). Several limits
+    # can be joined with ";" ("5 per minute;50 per day").
     LOGIN_IP_LIMIT = os.environ.get("LOGIN_IP_LIMIT", "5 per minute")
     LOGIN_USERNAME_LIMIT = os.environ.get("LOGIN_USERNAME_LIMIT", "20 per hour")
+    LOGIN_DEVICE_LIMIT = os.environ.get("LOGIN_DEVICE_LIMIT", "20 per hour")
     REGISTER_LIMIT = os.environ.get("REGISTER_LIMIT", "10 per hour")
+    PASSWORD_CHECK_LIMIT = os.environ.get("PASSWORD_CHECK_LIMIT", "5 per 15 minutes")
+    # How long a browser that logged in keeps its own failed-login budget for that account.
+    DEVICE_COOKIE_NAME = "taskdeck_device"
+    DEVICE_COOKIE_DAYS = int(os.environ.get("DEVICE_COOKIE_DAYS", 365))
     # Largest request body in bytes (413 above it); routes that take uploads raise their own
     # limit with request_guard.body_limit.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024))
@@ -157,7 +165,9 @@ class Config:
     REPO_CACHE_SECONDS = 10 * 60
     WEATHER_CACHE_SECONDS = 60 * 60
     NOT_FOUND_CACHE_SECONDS = 5 * 60
-    ENRICHMENT_REFRESH_LIMIT = "30/minute"  # Refresh/Retry clicks per user
+    # Lookups at outside services per user (page loads and Refresh together; answers from
+    # the cache are free), so one user cannot spend the shared GitHub or weather quota.
+    ENRICHMENT_USER_LIMIT = os.environ.get("ENRICHMENT_USER_LIMIT", "30 per minute;300 per hour")
 
     # JSON API: requests a client may make per token (or per logged-in user), and the
     # browser origins allowed to call it cross-site (comma-separated; none by default).

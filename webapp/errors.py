@@ -14,7 +14,14 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from .extensions import db, discard_session, login_manager
 from .htmx import wants_fragment
 from .logging import current_request_id
-from .services.errors import AlreadySubmitted, Conflict, Forbidden, Invalid, NotFound
+from .services.errors import (
+    AlreadySubmitted,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Throttled,
+)
 
 API_PREFIX = "/api"
 
@@ -101,6 +108,12 @@ def register_error_handlers(app: Flask) -> None:
             resp.headers["HX-Trigger"] = json.dumps(
                 {"taskdeck:csrf-refused": {"message": message, "token": generate_csrf()}}
             )
+        return resp
+
+    @app.errorhandler(Throttled)
+    def throttled(error: Throttled):
+        resp = make_response(error_response(429, error.message, "too_many_requests"))
+        resp.headers["Retry-After"] = str(error.retry_after)
         return resp
 
     @app.errorhandler(RateLimitExceeded)

@@ -59,14 +59,22 @@ def send_console_logs_to_stderr() -> None:
             handler.setStream(sys.stderr)
 
 
+# Libraries whose warnings belong in the app's log: Flask-Limiter says there when its storage
+# (Redis) is unreachable and limits fall back to process memory.
+LIBRARY_LOGGERS = ("flask-limiter",)
+
+
 def configure_handlers(app: Flask) -> None:
-    """Send the app's logs ("webapp" and its children) as JSON to stdout and LOG_FILE."""
+    """Send the app's logs ("webapp" and its children, and the warnings of LIBRARY_LOGGERS)
+    as JSON to stdout and LOG_FILE."""
     logger = logging.getLogger(app.import_name)
     logger.removeHandler(default_handler)
+    library_loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
     # create_app may run more than once in a process (tests): replace our handlers.
-    for handler in [h for h in logger.handlers if getattr(h, "taskdeck", False)]:
-        logger.removeHandler(handler)
-        handler.close()
+    for owner in (logger, *library_loggers):
+        for handler in [h for h in owner.handlers if getattr(h, "taskdeck", False)]:
+            owner.removeHandler(handler)
+            handler.close()
     formatter = JsonFormatter(
         LOG_FORMAT, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         datefmt="%Y-%m-%dT%H:%M:%S%z",
@@ -82,7 +90,11 @@ def configure_handlers(app: Flask) -> None:
         handler.setFormatter(formatter)
         handler.addFilter(RequestIdFilter())
         logger.addHandler(handler)
+        for library_logger in library_loggers:
+            library_logger.addHandler(handler)
     logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    for library_logger in library_loggers:
+        library_logger.setLevel(logging.WARNING)
 
 
 def start_request() -> None:

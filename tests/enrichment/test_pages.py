@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -203,16 +204,73 @@ def test_refresh_without_javascript_redirects_to_detail(fake, user_client, make_
     assert resp.headers["Location"] == f"/tasks/{task_id}"
 
 
-def test_user_refreshing_too_often_is_rate_limited(fake, app, monkeypatch, user_client,
-                                                   make_task, user):
-    monkeypatch.setitem(app.config, "ENRICHMENT_REFRESH_LIMIT", "2/minute")
+def test_user_refreshing_too_often_waits_without_calling_out(fake, app, monkeypatch,
+                                                             user_client, make_task, user):
+    monkeypatch.setitem(app.config, "ENRICHMENT_USER_LIMIT", "2/minute")
     task_id = make_task(user, "Review", repo="pallets/flask")
     fake.repo()
     for _ in range(2):
         assert user_client.form_post(f"/tasks/{task_id}/repo/refresh", htmx=True).status_code == 200
     resp = user_client.form_post(f"/tasks/{task_id}/repo/refresh", htmx=True)
-    assert resp.status_code == 429
+    assert resp.status_code == 200
+    assert "Too many lookups just now: try again in" in resp.get_data(as_text=True)
+    assert "★ 1,234 stars" in resp.get_data(as_text=True)  # the stored snapshot stays
     assert fake.hits(FLASK) == 2
+
+
+def test_page_loads_and_refreshes_share_one_budget_per_user(fake, app, monkeypatch,
+                                                             user_client, make_task, user):
+    """A list of many tasks naming many repositories: the placeholders load at once, but
+    only the user's budget of lookups goes out; the rest say they will ask again later and
+    store nothing (still due)."""
+    monkeypatch.setitem(app.config, "ENRICHMENT_USER_LIMIT", "5/minute")
+    names = [f"owner{n}/repo{n}" for n in range(12)]
+    for name in names:
+        fake.repo(name)
+    task_ids = [make_task(user, f"T{n}", repo=name) for n, name in enumerate(names)]
+    barrier = threading.Barrier(len(task_ids))
+    statuses, bodies = [], []
+
+    def load(task_id: int) -> None:
+        client = app.test_client()
+        with client.session_transaction() as session, user_client.session_transaction() as own:
+            session.update(own)
+        barrier.wait()
+        resp = client.get(f"/tasks/{task_id}/repo", headers={"HX-Request": "true"})
+        statuses.append(resp.status_code)
+        bodies.append(resp.get_data(as_text=True))
+
+    threads = [threading.Thread(target=load, args=(task_id,)) for task_id in task_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert statuses == [200] * 12
+    assert len(fake.server.log) == 5
+    waiting = [body for body in bodies if "asking again in" in body]
+    assert len(waiting) == 7 and all('hx-trigger="load delay:' in body for body in waiting)
+    assert sum(stored(app, task_id).repo_status == "ok" for task_id in task_ids) == 5
+    refresh = user_client.form_post(f"/tasks/{task_ids[0]}/repo/refresh", htmx=True)
+    assert "too many lookups just now" in refresh.get_data(as_text=True).lower()
+    assert len(fake.server.log) == 5
+
+
+def test_one_users_lookups_do_not_spend_anothers(fake, app, monkeypatch, user_client,
+                                                 make_task, user, make_user):
+    from tests.conftest import Client, login
+
+    monkeypatch.setitem(app.config, "ENRICHMENT_USER_LIMIT", "1/minute")
+    fake.repo("a/one")
+    fake.repo("b/two")
+    mine = make_task(user, "Mine", repo="a/one")
+    other = make_user("bea")
+    theirs = make_task(other, "Theirs", repo="b/two")
+    assert "★" in user_client.hx_get(f"/tasks/{mine}/repo").get_data(as_text=True)
+    app.test_client_class = Client
+    bea = app.test_client()
+    assert login(bea, other).status_code == 303
+    assert "★" in bea.hx_get(f"/tasks/{theirs}/repo").get_data(as_text=True)
 
 
 def test_refresh_without_csrf_token_is_refused(fake, user_client, make_task, user):

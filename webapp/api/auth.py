@@ -1,8 +1,8 @@
 """Who is calling the API: a bearer token, or the logged-in browser session.
 
 Only the API blueprint reads the Authorization header, so bearer tokens never open a page.
-The rate limiter asks first (its key is the token or the user), so the answer is kept in `g`
-for the rest of the request.
+The rate limiter asks first (its key is the user), so the answer is kept in `g` for the rest
+of the request.
 """
 
 from __future__ import annotations
@@ -57,10 +57,9 @@ def _read_credentials() -> Caller:
 
 
 def rate_limit_key() -> str:
-    """Rate-limit bucket: the token, else the logged-in user, else the client address."""
+    """Rate-limit bucket: the user (one budget for all their tokens and their browser
+    session, so more tokens are not more requests), else the client address."""
     caller = api_caller()
-    if caller.token is not None:
-        return f"token:{caller.token.id}"
     if caller.user is not None:
         return f"user:{caller.user.id}"
     return f"ip:{get_remote_address()}"

@@ -28,8 +28,8 @@ TASK_PARAM_NAMES = {
 }
 PERIOD_PARAM_NAMES = {"created_from": "start_date", "created_to": "end_date"}
 
-# One budget per token (or per logged-in user) for the whole blueprint; the limit is read
-# from the configuration on each request, so it can be changed without a restart.
+# One budget per user (all their tokens and their browser session together) for the whole
+# blueprint; the limit is read from the configuration on each request.
 limiter.limit(
     lambda: current_app.config["API_RATE_LIMIT"],
     key_func=rate_limit_key,

@@ -14,26 +14,15 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import is_api_request
-from ..extensions import limiter
 from ..forms_util import copy_errors_to_form
 from ..htmx import redirect_after_post, render_page_or_fragment, safe_next_url
-from ..services import users
+from ..services import logins, users
 from ..services.errors import Invalid
 from .forms import LoginForm, PasswordChangeForm, RegisterForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 LOGIN_FAILED = "Invalid username or password."
-
-
-def failed_attempt(response) -> bool:
-    """A login or registration that did not succeed (422) counts against the limits."""
-    return response.status_code == 422
-
-
-def login_username_key() -> str:
-    """Rate-limit key for the per-username login limit (whatever IP the attempts come from)."""
-    return users.normalise_username(request.form.get("username", ""))[:64]
 
 
 def unauthorized():
@@ -55,26 +44,39 @@ def start_session(user, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
-# Failed attempts count; once a limit is used up every attempt is refused with 429, even one
-# with the right password, until the window passes.
+def remember_device(resp, token: str):
+    """Send the device cookie: this browser keeps its own failed-login budget for the account
+    (services/logins.py), so a stranger's failures cannot lock its owner out."""
+    config = current_app.config
+    resp.set_cookie(
+        config["DEVICE_COOKIE_NAME"], token, max_age=config["DEVICE_COOKIE_DAYS"] * 24 * 3600,
+        httponly=True, secure=config["SESSION_COOKIE_SECURE"], samesite="Lax",
+    )
+    return resp
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_IP_LIMIT"], methods=["POST"],
-               deduct_when=failed_attempt, scope="login-ip")
-@limiter.limit(lambda: current_app.config["LOGIN_USERNAME_LIMIT"], methods=["POST"],
-               key_func=login_username_key, deduct_when=failed_attempt, scope="login-username")
 def login():
-    """Show the login form and log a user in."""
+    """Show the login form and log a user in.
+
+    The failed-login limits (per address, per username, per device) are checked in
+    services.logins before the password is; over a limit every attempt is 429, even one with
+    the right password, until the window passes.
+    """
     if current_user.is_authenticated:
         return redirect(url_for("tasks.index"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user = users.authenticate(form.username.data, form.password.data)
-        if user is not None:
-            start_session(user, remember=form.remember.data)
-            flash(f"Welcome back, {user.display_name}.", "success")
+        result = logins.log_in(
+            form.username.data, form.password.data, client_ip=request.remote_addr,
+            device_token=request.cookies.get(current_app.config["DEVICE_COOKIE_NAME"]),
+        )
+        if result.user is not None:
+            start_session(result.user, remember=form.remember.data)
+            flash(f"Welcome back, {result.user.display_name}.", "success")
             target = safe_next_url(request.args.get("next"), url_for("tasks.index"))
-            return redirect_after_post(target)
+            return remember_device(redirect_after_post(target), result.device_token)
         form.form_errors.append(LOGIN_FAILED)
         status = 422
     elif form.is_submitted():
@@ -83,13 +85,15 @@ def login():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["REGISTER_LIMIT"], methods=["POST"], scope="register")
 def register():
-    """Show the registration form and create an account."""
+    """Show the registration form and create an account (REGISTER_LIMIT attempts per
+    address, each counted before anything is checked)."""
     if current_user.is_authenticated:
         return redirect(url_for("tasks.index"))
     form = RegisterForm()
     status = 200
+    if form.is_submitted():
+        logins.reserve_registration(request.remote_addr)
     if form.validate_on_submit():
         try:
             user = users.create_user(

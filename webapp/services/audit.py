@@ -8,6 +8,11 @@ JSON log line (logger "webapp.audit"). Actions, as stored in `AuditEvent.action`
   task.delete, task.complete, task.reopen
 - auth.login, auth.login_failed (actor None; target the account when it exists, changes
   {"username": typed}), auth.logout, auth.password_change
+- auth.login_throttled (actor None, target the account): its failed-login budget for unknown
+  browsers (or one device's) was used up: the account is under attack; once per window.
+  changes {"username", "budget", "limit", "retry_after_seconds"}
+- auth.password_check_throttled (actor None, target the account): too many wrong current
+  passwords on /auth/password; the account's sessions were ended; once per window
 - user.create (registration or CLI), user.role_change (changes {"role": [old, new]}),
   user.activate, user.deactivate
 - token.create, token.revoke (target the ApiToken; never the token itself)
@@ -40,6 +45,7 @@ from .text import parse_date, parse_positive_int
 ACTIONS = (
     "task.create", "task.update", "task.delete", "task.complete", "task.reopen",
     "auth.login", "auth.login_failed", "auth.logout", "auth.password_change",
+    "auth.login_throttled", "auth.password_check_throttled",
     "user.create", "user.role_change", "user.activate", "user.deactivate",
     "token.create", "token.revoke",
 )

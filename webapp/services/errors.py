@@ -52,3 +52,14 @@ class AlreadySubmitted(ServiceError):
         super().__init__(message)
         self.result = result
         self.message = message
+
+
+class Throttled(ServiceError):
+    """A budget of attempts (logins, password checks, outgoing calls, ...) is used up; the
+    caller may try again after `retry_after` seconds. `budget` names the budget."""
+
+    def __init__(self, retry_after: int, message: str, budget: str | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.message = message
+        self.budget = budget

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 
 from ..extensions import db
 from ..models import ROLES, User, utcnow
-from . import audit
-from .errors import Forbidden, Invalid, NotFound
+from . import audit, throttle
+from .errors import Forbidden, Invalid, NotFound, Throttled
 from .passwords import hash_password, needs_rehash, verify_password
 from .permissions import can
 from .text import has_visible_character, nul_errors, valid_id
@@ -103,10 +104,11 @@ def create_user(
     return user
 
 
-def authenticate(username: str, password: str) -> User | None:
+def check_credentials(username: str, password: str) -> User | None:
     """Return the active user with these credentials, or None (whatever was wrong).
 
-    Both outcomes are written to the audit trail (auth.login, auth.login_failed).
+    Both outcomes are written to the audit trail (auth.login, auth.login_failed). No limit
+    applies here: every login path calls `services.logins.log_in`, which does.
     """
     name = normalise_username(username)
     user = db.session.scalar(sa.select(User).where(User.username == name)) if len(
@@ -140,13 +142,30 @@ def log_out(user: User) -> None:
     db.session.commit()
 
 
+PASSWORD_CHECK = throttle.Budget(
+    "password-check", "PASSWORD_CHECK_LIMIT",
+    "Too many wrong current passwords. Your sessions have been ended; log in again later.",
+)
+
+
 def change_password(user: User, current_password: str, new_password: str) -> User:
     """Set a new password after checking the current one; ends every session of the user.
 
-    The caller starts a new session for the device that made the change.
+    The current password is checked under the user's PASSWORD_CHECK_LIMIT, a place taken
+    before the check and given back when it is right, so someone holding a stolen session
+    cannot guess it: once the budget is used up every attempt is refused (Throttled), and the
+    first refusal in a window ends all the user's sessions (the stolen one too) and records
+    auth.password_check_throttled. The caller starts a new session for the device that made
+    the change.
     """
+    try:
+        place = throttle.reserve(PASSWORD_CHECK, str(user.id))
+    except Throttled as refusal:
+        _end_sessions_after_guessing(user, refusal)
+        raise
     if not verify_password(user.password_hash, current_password):
         raise Invalid({"current_password": ["That is not your current password."]})
+    place.refund()
     if problems := password_problems(new_password, user.username):
         raise Invalid({"new_password": problems})
     user.password_hash = hash_password(new_password)
@@ -154,6 +173,19 @@ def change_password(user: User, current_password: str, new_password: str) -> Use
     audit.record(user, "auth.password_change", user)
     db.session.commit()
     return user
+
+
+def _end_sessions_after_guessing(user: User, refusal: Throttled) -> None:
+    """Once per window: end every session of a user whose current password is being guessed."""
+    window = max(item.get_expiry() for item in PASSWORD_CHECK.limits())
+    if not throttle.once_per_window(PASSWORD_CHECK.name, str(user.id), window):
+        return
+    end_sessions(user)
+    audit.record(None, "auth.password_check_throttled", user, {
+        "limit": current_app.config[PASSWORD_CHECK.setting],
+        "retry_after_seconds": refusal.retry_after,
+    })
+    db.session.commit()
 
 
 def load_session_user(session_id: str) -> User | None:

@@ -19,6 +19,7 @@ from flask import current_app
 from ...extensions import db
 from ...models import Task, User, utcnow
 from .. import tasks as task_service  # a module: tasks.py imports this package too
+from .. import throttle
 from . import github, weather
 from .http import FetchError, NotFoundError, cache_get, cache_set
 
@@ -92,11 +93,22 @@ def is_due(task: Task, kind: str) -> bool:
     return utcnow() - fetched_at >= timedelta(seconds=seconds)
 
 
+# Lookups at outside services per user, page loads and Refresh together (a weather lookup
+# is up to two calls). Answers from the cache cost nothing.
+LOOKUPS = throttle.Budget(
+    "enrichment-lookups", "ENRICHMENT_USER_LIMIT",
+    "Too many lookups at outside services in a short time; asking again shortly.",
+)
+
+
 def load(actor: User, task_id: int, kind: str, force: bool = False) -> Task:
     """Return the task with its `kind` snapshot, fetching and storing it first when due.
 
     `force` (the Refresh action) asks the service again instead of the cache. Only the
     snapshot columns are written, and only while the task still names the same source.
+    A lookup that would leave the cache spends one place of the actor's LOOKUPS budget,
+    before the call; when it is used up, Throttled is raised and nothing is stored, so
+    the snapshot stays due and a later load asks again.
     """
     spec = KINDS[kind]
     task = task_service.get_task_for(actor, task_id)
@@ -105,17 +117,18 @@ def load(actor: User, task_id: int, kind: str, force: bool = False) -> Task:
         return task
     # Hold no transaction (and no pooled connection) while waiting on the network.
     db.session.rollback()
-    values = _fetch_columns(spec, source, force)
+    values = _fetch_columns(actor, spec, source, force)
     store_snapshot(task_id, kind, source, values)
     return task_service.get_task_for(actor, task_id)
 
 
-def _fetch_columns(spec: Kind, source: str, force: bool) -> dict[str, Any]:
+def _fetch_columns(actor: User, spec: Kind, source: str, force: bool) -> dict[str, Any]:
     """The snapshot columns for the source: data and "ok", or an error status and reason."""
     config = current_app.config
     key = f"enrichment:{spec.cache_prefix()}:{source.strip().lower()}"
     answer = None if force else cache_get(key)
     if answer is None:
+        throttle.reserve(LOOKUPS, str(actor.id))  # raises Throttled: nothing is stored
         try:
             answer = {"status": "ok", "values": spec.fetch(source)}
             cache_set(key, answer, config[spec.ttl_setting])
