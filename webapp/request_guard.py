@@ -13,7 +13,8 @@ one log line, never a traceback or a 500:
 - **Form encodings**: pages take `application/x-www-form-urlencoded` and
   `multipart/form-data`; another content type with a body is 415 (the JSON API under /api
   decides its own types).
-- **Multipart**: a part without a name is 400; a file is 400 unless the route accepts files.
+- **Multipart**: a body the parser cannot read (no boundary, cut short) or a part without a
+  name is 400; a file is 400 unless the route accepts files.
 - **Text**: a NUL character in the path, the query or a form value is 400 (PostgreSQL cannot
   store or compare it, and no legitimate input contains it).
 """
@@ -45,6 +46,10 @@ class UnreadableBody(BadRequest):
 
 class UnnamedFormPart(BadRequest):
     description = "Every part of a multipart body needs a name."
+
+
+class MalformedForm(BadRequest):
+    description = "The form body is malformed (multipart without a boundary, or cut short)."
 
 
 class _ReadErrorsAsBadRequest:
@@ -87,16 +92,64 @@ class _ReadErrorsAsBadRequest:
         return getattr(self._stream, name)
 
 
+class _AtMost:
+    """A body without a Content-Length (chunked) that is refused with 413 once it is longer
+    than `limit` bytes.
+
+    Werkzeug's LimitedStream stops reading such a body at the limit and returns what it has
+    to `read()`: an urlencoded form over the limit would be parsed from its first megabyte
+    instead of being refused.
+    """
+
+    def __init__(self, stream: IO[bytes], limit: int):
+        self._stream, self._limit, self._position = stream, limit, 0
+
+    def _count(self, data: bytes) -> bytes:
+        self._position += len(data)
+        if self._position > self._limit:
+            raise RequestEntityTooLarge()
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is not None and size >= 0:
+            return self._count(self._stream.read(min(size, self._limit + 1 - self._position)))
+        parts = []
+        while data := self._count(self._stream.read(64 * 1024)):
+            parts.append(data)
+        return b"".join(parts)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        room = self._limit + 1 - self._position
+        return self._count(self._stream.readline(room if size is None or size < 0 else
+                                                 min(size, room)))
+
+
 class GuardedRequest(HtmxAwareRequest):
     """htmx-flask's request (Flask's, plus `request.htmx`), with a body stream whose read
-    errors are 400 and no unnamed multipart parts."""
+    errors are 400, a chunked body over the limit refused, and no unnamed multipart parts."""
 
     @cached_property
     def stream(self) -> IO[bytes]:
+        limit = self.max_content_length
+        if (self.content_length is None and limit is not None and not self.shallow
+                and self.environ.get("wsgi.input_terminated")):
+            return _ReadErrorsAsBadRequest(_AtMost(self.environ["wsgi.input"], limit))
         return _ReadErrorsAsBadRequest(Request.stream.fget(self))  # type: ignore[return-value]
 
+    def make_form_data_parser(self):
+        parser = super().make_form_data_parser()
+        # Werkzeug's parser turns a malformed body into an empty form by default, which
+        # reaches the view as "every field missing": say what is wrong instead.
+        parser.silent = False
+        return parser
+
     def _load_form_data(self) -> None:
-        super()._load_form_data()
+        try:
+            super()._load_form_data()
+        except ValueError as error:
+            self.__dict__["form"] = self.parameter_storage_class()
+            self.__dict__["files"] = self.parameter_storage_class()
+            raise MalformedForm() from error
         # Werkzeug keeps a part without a name under the key None, which code that iterates
         # form keys (Flask-WTF's CSRF check, for one) does not expect.
         if None in self.form or None in self.files:
