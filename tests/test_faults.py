@@ -77,12 +77,24 @@ def test_htmx_request_with_database_down_gets_a_503_fragment(make_app):
     assert "<html" not in resp.get_data(as_text=True)
 
 
+def test_api_request_with_database_down_gets_a_json_503_with_retry_after(make_app):
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere"
+    client = make_app(SQLALCHEMY_DATABASE_URI=url).test_client()
+
+    resp = client.get("/api/tasks", headers={"Authorization": "Bearer td_" + "x" * 40})
+
+    assert resp.status_code == 503
+    assert resp.get_json()["code"] == "service_unavailable"
+    assert int(resp.headers["Retry-After"]) > 0
+
+
 def test_health_with_database_down_answers_503_json(make_app):
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere"
     resp = make_app(SQLALCHEMY_DATABASE_URI=url).test_client().get("/health")
 
     assert resp.status_code == 503
     assert resp.get_json()["database"] == "down"
+    assert resp.headers["Retry-After"] == "5"
 
 
 @pytest.mark.postgres_only

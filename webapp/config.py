@@ -169,7 +169,7 @@ class Config:
     # the cache are free), so one user cannot spend the shared GitHub or weather quota.
     ENRICHMENT_USER_LIMIT = os.environ.get("ENRICHMENT_USER_LIMIT", "30 per minute;300 per hour")
 
-    # JSON API: requests a client may make per token (or per logged-in user), and the
+    # JSON API: requests a user may make (all their tokens and their session together), and the
     # browser origins allowed to call it cross-site (comma-separated; none by default).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "100/minute")
     CORS_ORIGINS = os.environ.get("CORS_ORIGINS", "")

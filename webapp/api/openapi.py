@@ -234,7 +234,7 @@ RESPONSES = {
         {"Allow": {"schema": {"type": "string"}}},
     ),
     "TooManyRequests": error_response(
-        "The rate limit of the token (or user) is used up.",
+        "The rate limit of the user (all their tokens together) is used up.",
         {
             "Retry-After": {
                 "description": "Seconds to wait before trying again.",
@@ -340,8 +340,8 @@ everyone.
 **Errors** are JSON: `{"error": "...", "code": "...", "fields": {...}}`; `fields` names each
 bad query parameter.
 
-**Rate limit**: 100 requests a minute per token (or per logged-in user); every answer carries
-`X-RateLimit-*` headers, and 429 carries `Retry-After`.
+**Rate limit**: 100 requests a minute per user, all their tokens and their browser session
+together; every answer carries `X-RateLimit-*` headers, and 429 carries `Retry-After`.
 """
 
 PATHS = {
