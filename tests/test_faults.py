@@ -188,6 +188,31 @@ def test_login_works_with_redis_down(make_app, user, database_url):
     assert client.get("/tasks").status_code == 200
 
 
+@pytest.mark.postgres_only
+def test_answer_survives_a_connection_that_died_before_the_clean_up(make_app, database_url,
+                                                                     caplog):
+    """The view answers, then its connection dies before the end-of-request ROLLBACK: the
+    client gets the view's answer and the log one line, not a 500."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
+    other = make_app(SQLALCHEMY_DATABASE_URI=database_url)
+
+    @other.get("/dies-after-answering")
+    def dies_after_answering():
+        pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))  # a transaction is open
+        killer = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+        with killer.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killer.dispose()
+        return "made by the view", 201
+
+    resp = other.test_client().get("/dies-after-answering")
+
+    assert (resp.status_code, resp.get_data(as_text=True)) == (201, "made by the view")
+    assert [r for r in caplog.records if getattr(r, "event", None) == "session_discarded"]
+    assert other.test_client().get("/health").status_code == 200  # the pool recovered
+
+
 # --- PostgreSQL connections killed while clients write, under gunicorn ---------------------
 
 CSRF_META_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
