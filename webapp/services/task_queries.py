@@ -13,6 +13,7 @@ from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from ..extensions import db
 from ..models import PRIORITIES, STATUSES, Task, utcnow
 from .permissions import can
+from .search import task_text_matches
 from .tasks import tasks_visible_to
 from .text import MAX_ID
 from .text import parse_date as _parse_date
@@ -164,11 +165,6 @@ def start_of_next_day(day: date) -> datetime:
     return start_of_day(day + timedelta(days=1))
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def filtered_tasks(actor, filters: TaskFilters) -> sa.Select:
     """The tasks the actor may see that match the filters, in the requested order."""
     query = tasks_visible_to(actor)
@@ -179,10 +175,7 @@ def filtered_tasks(actor, filters: TaskFilters) -> sa.Select:
     if filters.owner_id is not None:
         query = query.where(Task.owner_id == filters.owner_id)
     if filters.q:
-        pattern = _like_pattern(filters.q)
-        query = query.where(sa.or_(
-            Task.title.ilike(pattern, escape="\\"), Task.description.ilike(pattern, escape="\\")
-        ))
+        query = query.where(task_text_matches(filters.q, db.engine.dialect.name))
     if filters.created_from:
         query = query.where(Task.created_at >= start_of_day(filters.created_from))
     if filters.created_to:
