@@ -132,6 +132,9 @@ class Config:
     LOG_FILE = os.environ.get("LOG_FILE", str(INSTANCE_DIR / "taskdeck.log"))
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     TASKS_PER_PAGE = 25
+    # Lists count their matches up to this many and say "10,000+" beyond (a count never reads
+    # more rows than this, however many tasks there are).
+    TASKS_TOTAL_BOUND = int(os.environ.get("TASKS_TOTAL_BOUND", 10_000))
 
     # Enrichment from outside services (see webapp/services/enrichment/).
     ENRICHMENT_ENABLED = env_flag("ENRICHMENT_ENABLED", True)

@@ -112,10 +112,11 @@ class Task(TimestampMixin, db.Model):
 
     # The title and description folded for the text search (fold_for_search), kept in step by
     # _keep_search_text; indexed by pg_trgm on PostgreSQL and an FTS5 table on SQLite
-    # (migration 0007, services/search.py).
-    search_title: Mapped[str | None] = mapped_column(sa.Text, default=_folded_from_insert("title"))
+    # (migration 0007, services/search.py). Only the database reads them: never loaded.
+    search_title: Mapped[str | None] = mapped_column(
+        sa.Text, default=_folded_from_insert("title"), deferred=True)
     search_description: Mapped[str | None] = mapped_column(
-        sa.Text, default=_folded_from_insert("description"))
+        sa.Text, default=_folded_from_insert("description"), deferred=True)
 
     owner: Mapped[User] = relationship(back_populates="tasks")
     status_changes: Mapped[list[StatusChange]] = relationship(
