@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .config import DEV_SECRET_KEY, Config, config_from_env, finish_config
+from .json_provider import OrjsonProvider
 from .services.text import MAX_ID
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
+    # Before anything creates the Jinja environment, whose `tojson` filter takes app.json.
+    app.json = OrjsonProvider(app)
     app.config.from_object(config_class or config_from_env())
     app.config.update(overrides)
     finish_config(app.config)
