@@ -62,6 +62,10 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from .cli import register_commands
 
     register_commands(app)
+    if app.config["METRICS_ENABLED"]:
+        from .metrics import init_metrics  # imports prometheus_client: only when wanted
+
+        init_metrics(app)
     return app
 
 
@@ -71,6 +75,8 @@ def check_config(app: Flask) -> None:
         key = app.config.get("SECRET_KEY")
         if not key or key == DEV_SECRET_KEY or len(key) < 16:
             raise RuntimeError("SECRET_KEY must be set (16+ characters) when APP_ENV=production.")
+    if app.config["METRICS_ENABLED"] and len(app.config.get("METRICS_TOKEN") or "") < 16:
+        raise RuntimeError("METRICS_TOKEN must be set (16+ characters) when METRICS_ENABLED is on.")
 
 
 def register_extensions(app: Flask) -> None:

@@ -164,6 +164,11 @@ class Config:
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "100/minute")
     CORS_ORIGINS = os.environ.get("CORS_ORIGINS", "")
 
+    # Prometheus metrics at /metrics (webapp/metrics.py): off unless switched on, and then
+    # only for requests that send `Authorization: Bearer <METRICS_TOKEN>`.
+    METRICS_ENABLED = env_flag("METRICS_ENABLED", False)
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+
 
 class DevConfig(Config):
     pass
@@ -186,6 +191,7 @@ class TestConfig(Config):
     ENRICHMENT_ENABLED = False
     API_RATE_LIMIT = "100/minute"
     CORS_ORIGINS = ""
+    METRICS_ENABLED = False  # tests that need /metrics switch it on with a token
 
 
 class ProductionConfig(Config):
