@@ -112,6 +112,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Throttled)
     def throttled(error: Throttled):
+        g.throttled_budget = error.budget  # for the metrics' count of refusals
         resp = make_response(error_response(429, error.message, "too_many_requests"))
         resp.headers["Retry-After"] = str(error.retry_after)
         return resp
