@@ -206,7 +206,7 @@ def test_htmx_edit_with_an_empty_body_changes_nothing(user_client, user, make_ta
     assert "Stays" in resp.get_data(as_text=True)
     with app.app_context():
         task = db.session.get(Task, task_id)
-        assert (task.title, task.version) == ("Stays", 1)
+        assert (task.title, task.status, task.priority) == ("Stays", "pending", "medium")
 
 
 def test_title_of_only_a_zero_width_space_is_refused_on_the_form(user_client, app):

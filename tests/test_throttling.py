@@ -399,3 +399,75 @@ def test_limits_fall_back_to_memory_and_the_log_says_so_when_redis_is_down(
     warnings = [line["message"] for line in lines if line["level"] == "WARNING"]
     assert sum("counting in this process's memory" in m for m in warnings) == 1, warnings
     assert any("falling back to in-memory storage" in m for m in warnings), warnings
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of the test's own on a free port, which the test may stop and start."""
+    import shutil
+    import subprocess
+    import time
+
+    from .servers import free_port
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+
+    class OwnRedis:
+        url = f"redis://127.0.0.1:{port}/0"
+        process = None
+
+        def start(self):
+            self.process = subprocess.Popen(
+                [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(tmp_path)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            import redis
+
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    redis.Redis(port=port, socket_timeout=0.2).ping()
+                    return
+                except redis.RedisError:
+                    time.sleep(0.05)
+            raise RuntimeError("redis-server did not start")
+
+        def stop(self):
+            self.process.terminate()
+            self.process.wait(10)
+
+    server = OwnRedis()
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.stop()
+
+
+def test_login_limits_count_through_a_redis_outage_and_go_back_to_redis(
+        make_app, user, database_url, own_redis, tmp_path, monkeypatch):
+    import time
+
+    from webapp.services import throttle
+
+    monkeypatch.setattr(throttle, "RETRY_REDIS_AFTER", 0.2)
+    log_file = tmp_path / "app.log"
+    other = make_app(SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True,
+                     REDIS_URL=own_redis.url, LOG_FILE=str(log_file))
+    other.test_client_class = Client
+    client = other.test_client()
+
+    assert fail_login(client, user.username, ip="192.0.2.50").status_code == 422  # in Redis
+    own_redis.stop()
+    during = [fail_login(client, user.username, ip="192.0.2.51").status_code for _ in range(6)]
+    own_redis.start()  # empty: Redis forgot the first count
+    time.sleep(0.3)
+    after = [fail_login(client, user.username, ip="192.0.2.50").status_code for _ in range(6)]
+
+    assert during == [422] * 5 + [429]  # counted in this process's memory meanwhile
+    assert after == [422] * 5 + [429]  # counted in Redis again, from zero
+    events = [json.loads(line).get("event") for line in log_file.read_text().splitlines()]
+    assert events.count("throttle_storage_fallback") == 1
+    assert events.count("throttle_storage_recovered") == 1

@@ -106,6 +106,7 @@ class _Counters:
         self.primary = primary
         self.fallback = MemoryStorage()
         self.skip_primary_until = 0.0
+        self.failing = False  # since the last failure, no call to the primary has succeeded
         self.lock = threading.Lock()
 
     def _storage(self) -> Storage:
@@ -118,16 +119,22 @@ class _Counters:
                 result = _run(storage, operation, *args)
             except Exception as error:  # noqa: BLE001 (any storage failure: count in memory)
                 with self.lock:
-                    first = time.monotonic() >= self.skip_primary_until
+                    newly_failing, self.failing = not self.failing, True
                     self.skip_primary_until = time.monotonic() + RETRY_REDIS_AFTER
-                if first:
+                if newly_failing:  # once per outage, not once per retry
                     log.warning(
                         "rate-limit storage unreachable (%s); counting in this process's "
-                        "memory for %.0f s: each process now allows the full limit",
-                        type(error).__name__, RETRY_REDIS_AFTER,
+                        "memory, trying again every %.0f s: each process now allows the "
+                        "full limit", type(error).__name__, RETRY_REDIS_AFTER,
                         extra={"event": "throttle_storage_fallback"},
                     )
             else:
+                if self.failing:
+                    with self.lock:
+                        recovered, self.failing = self.failing, False
+                    if recovered:
+                        log.warning("rate-limit storage reachable again; counting there",
+                                    extra={"event": "throttle_storage_recovered"})
                 return result
         return _run(self.fallback, operation, *args)
 
