@@ -27,3 +27,48 @@ document.body.addEventListener("taskdeck:csrf-refused", (event) => {
     flash.replaceChildren(p);
   }
 });
+
+// An error answer that names where it goes (the server set HX-Retarget, e.g. why an upload
+// was refused) is shown there: htmx 2 swaps no 4xx/5xx answer by itself.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const xhr = event.detail.xhr;
+  if (event.detail.isError && xhr && xhr.getResponseHeader("HX-Retarget")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// Upload progress: a form with data-upload-progress names the <progress> element to fill
+// while htmx sends it; the plain form (no JavaScript) simply posts.
+function uploadProgressBar(element) {
+  const form = element && element.closest ? element.closest("form[data-upload-progress]") : null;
+  return form ? document.getElementById(form.dataset.uploadProgress) : null;
+}
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const bar = uploadProgressBar(event.detail.elt);
+  if (bar) {
+    bar.value = 0;
+    bar.removeAttribute("value");  // indeterminate until the first progress event
+    bar.hidden = false;
+  }
+});
+
+document.addEventListener("htmx:xhr:progress", (event) => {
+  const bar = uploadProgressBar(event.target);
+  if (bar && event.detail.lengthComputable && event.detail.total > 0) {
+    bar.max = event.detail.total;
+    bar.value = event.detail.loaded;
+  }
+});
+
+document.addEventListener("htmx:afterRequest", (event) => {
+  const bar = uploadProgressBar(event.detail.elt);
+  if (!bar) return;
+  if (event.detail.successful) {
+    bar.value = bar.max;
+    event.detail.elt.closest("form").reset();  // the files are attached: clear the choice
+  } else {
+    bar.hidden = true;
+  }
+});
