@@ -149,3 +149,20 @@ def upload(client, task_id: int, files, htmx: bool = False, **kwargs):
 def fetch(client, url: str, **kwargs):
     """GET a file and read it whole, closing the response (and so the stored object)."""
     return client.get(url, buffered=True, **kwargs)
+
+
+def multipart_body(fields: dict) -> dict:
+    """Arguments for `client.post` with a multipart body built in memory. (For bodies over
+    500 KB Werkzeug's test client would spool its own encoding to a temporary file that
+    nothing closes.)"""
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    values = MultiDict()
+    for name, value in fields.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, tuple):  # (stream, filename, content type)
+                item = FileStorage(item[0], filename=item[1], content_type=item[2])
+            values.add(name, item)
+    boundary, body = encode_multipart(values)
+    return {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}

@@ -93,10 +93,13 @@ class AttachmentLimits:
     quota_bytes: int
 
     @classmethod
-    def current(cls) -> AttachmentLimits:
-        config = current_app.config
+    def from_config(cls, config) -> AttachmentLimits:
         return cls(int(config["ATTACHMENT_MAX_BYTES"]), int(config["ATTACHMENT_MAX_FILES"]),
                    int(config["ATTACHMENT_QUOTA_BYTES"]))
+
+    @classmethod
+    def current(cls) -> AttachmentLimits:
+        return cls.from_config(current_app.config)
 
     def request_body_limit(self) -> int:
         """The most an upload request may send: every file at its largest, plus room for the
