@@ -15,7 +15,6 @@ from tests.attachments.conftest import (
     image_bytes,
     multipart_body,
     stored,
-    upload,
 )
 from webapp.services.attachments import safe_filename
 from webapp.services.storage import KEY_PATTERN, LocalStorage
