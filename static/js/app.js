@@ -54,18 +54,26 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   }
 });
 
-document.addEventListener("htmx:xhr:progress", (event) => {
-  const bar = uploadProgressBar(event.target);
-  if (bar && event.detail.lengthComputable && event.detail.total > 0) {
-    bar.max = event.detail.total;
-    bar.value = event.detail.loaded;
-  }
+// htmx's own htmx:xhr:progress mixes the upload with the download of the answer: listen to
+// the upload of this request alone.
+document.addEventListener("htmx:beforeSend", (event) => {
+  const bar = uploadProgressBar(event.detail.elt);
+  const xhr = event.detail.xhr;
+  if (!bar || !xhr || !xhr.upload) return;
+  xhr.upload.addEventListener("progress", (progress) => {
+    if (progress.lengthComputable && progress.total > 0) {
+      bar.max = progress.total;
+      bar.value = progress.loaded;
+    }
+  });
 });
 
 document.addEventListener("htmx:afterRequest", (event) => {
   const bar = uploadProgressBar(event.detail.elt);
   if (!bar) return;
-  if (event.detail.successful) {
+  // By status, not `successful`: a refusal swapped in by the rule above counts as a success.
+  const status = event.detail.xhr ? event.detail.xhr.status : 0;
+  if (status >= 200 && status < 300) {
     bar.value = bar.max;
     event.detail.elt.closest("form").reset();  // the files are attached: clear the choice
   } else {
