@@ -132,6 +132,9 @@ class Config:
     LOG_FILE = os.environ.get("LOG_FILE", str(INSTANCE_DIR / "taskdeck.log"))
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     TASKS_PER_PAGE = 25
+    # Lists count their matches up to this many and say "10,000+" beyond (a count never reads
+    # more rows than this, however many tasks there are).
+    TASKS_TOTAL_BOUND = int(os.environ.get("TASKS_TOTAL_BOUND", 10_000))
 
     # Enrichment from outside services (see webapp/services/enrichment/).
     ENRICHMENT_ENABLED = env_flag("ENRICHMENT_ENABLED", True)
@@ -178,6 +181,10 @@ class Config:
     ATTACHMENTS_S3_CONNECT_TIMEOUT = float(os.environ.get("ATTACHMENTS_S3_CONNECT_TIMEOUT", 3))
     ATTACHMENTS_S3_READ_TIMEOUT = float(os.environ.get("ATTACHMENTS_S3_READ_TIMEOUT", 30))
     ATTACHMENTS_S3_MAX_ATTEMPTS = int(os.environ.get("ATTACHMENTS_S3_MAX_ATTEMPTS", 3))
+    # Prometheus metrics at /metrics (webapp/metrics.py): off unless switched on, and then
+    # only for requests that send `Authorization: Bearer <METRICS_TOKEN>`.
+    METRICS_ENABLED = env_flag("METRICS_ENABLED", False)
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
 
 
 class DevConfig(Config):
@@ -204,6 +211,7 @@ class TestConfig(Config):
     # Tests give each test its own storage (tests/attachments/conftest.py).
     ATTACHMENTS_DIR = None
     ATTACHMENTS_S3_BUCKET = None
+    METRICS_ENABLED = False  # tests that need /metrics switch it on with a token
 
 
 class ProductionConfig(Config):

@@ -1,7 +1,7 @@
 """attachments and comments on tasks
 
-Revision ID: 0005_attachments_comments
-Revises: 0003
+Revision ID: 0008_attachments_comments
+Revises: 0007_search_indexes
 Create Date: 2026-12-01 13:30:00
 
 Attachments keep only metadata and a random storage key (the bytes live in the attachment
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_attachments_comments'
-down_revision = '0003'
+revision = '0008_attachments_comments'
+down_revision = '0007_search_indexes'
 branch_labels = None
 depends_on = None
 
