@@ -13,6 +13,7 @@ unchanged, after the partial object has been removed.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from flask import current_app
+
+log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
 KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -347,7 +350,7 @@ class S3Storage:
         try:
             self.delete(key)
         except StorageError:
-            current_app.logger.warning("Could not remove the partial upload %s", key)
+            log.warning("Could not remove the partial upload %s (gc will)", key)
 
     def open(self, key: str) -> S3Object:
         return S3Object(self, key)
