@@ -1,7 +1,7 @@
 """A task's files at /tasks/<id>/attachments: upload, list, download, preview, delete.
 
 Plain multipart forms work without JavaScript (303 to the task's page, or the page again with
-the error); htmx swaps the attachment section in place. Access is the task's: another user's
+the error); htmx swaps the list of files in place. Access is the task's: another user's
 file is 404, anonymous visitors are sent to log in.
 """
 
@@ -51,7 +51,7 @@ def attachment_limits() -> AttachmentLimits:
 
 @bp.get("")
 def index(task_id: int):
-    """The task's files: the section fragment for htmx, a page of its own otherwise."""
+    """The task's files: the list fragment for htmx, a page of its own otherwise."""
     task = task_service.get_task_for(current_user, task_id)
     return render_page_or_fragment("attachments/index.html", "attachments/_list.html",
                                    **section_context(task))
