@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from tests.conftest import CSRF_META, Client, login
 from webapp.extensions import db, limiter
 from webapp.models import Task, User
+from webapp.request_guard import BodyRules
 from webapp.services import tokens as token_service
 
 from .servers import Gunicorn
@@ -136,8 +137,10 @@ def test_every_method_on_every_route_is_never_a_server_error(app, corpus, role):
     browsers, restore = corpus
     browser = browsers[role]
     token = csrf_token(browser)
+    urls = every_route(app, restore())
+    assert len(urls) == len({rule.rule for rule in app.url_map.iter_rules()})  # one per rule
     answers, dirty = [], False
-    for url in every_route(app, restore()):
+    for url in urls:
         for method in METHODS:
             has_body = method not in ("GET", "HEAD", "OPTIONS")
             # A plain form of junk, an htmx form of plausible values, an htmx post of nothing.
@@ -156,7 +159,6 @@ def test_every_method_on_every_route_is_never_a_server_error(app, corpus, role):
                 resp.close()  # static files are streamed
                 dirty = changes_state(method, resp.status_code)
     assert server_errors(answers) == []
-    assert len({url for _, url, _, _ in answers}) >= len(list(app.url_map.iter_rules())) - 5
 
 
 def changes_state(method: str, status: int) -> bool:
@@ -229,6 +231,13 @@ def post_routes(app, ids: dict[str, int]) -> list[str]:
                    if "POST" in rule.methods})
 
 
+def takes_files(app, url: str) -> bool:
+    """Whether the view a POST to the URL reaches accepts files (@body_limit(files=True));
+    such a route sets its own body limit too (uploads are tested with their feature)."""
+    endpoint, _ = app.url_map.bind("localhost").match(url, method="POST")
+    return getattr(app.view_functions[endpoint], "body_rules", BodyRules()).files
+
+
 @pytest.mark.parametrize("role", ["anonymous", "user", "admin"])
 def test_multipart_edge_cases_on_every_post_route_are_client_errors(app, corpus, role,
                                                                     caplog):
@@ -246,7 +255,7 @@ def test_multipart_edge_cases_on_every_post_route_are_client_errors(app, corpus,
                                 headers={"X-CSRFToken": token})
             answers.append((name, url, resp.status_code))
             dirty = changes_state("POST", resp.status_code)
-            if expected is not None:
+            if expected is not None and not (takes_files(app, url) and "file" in name):
                 assert resp.status_code in expected, (name, url, resp.status_code)
     assert server_errors(answers) == []
     assert not [record for record in caplog.records if record.exc_info], "a traceback was logged"
@@ -335,6 +344,8 @@ def test_body_over_the_limit_is_413_on_every_post_route_without_being_read(app, 
     ids = restore()
     for role, browser in browsers.items():
         for url in post_routes(app, ids):
+            if takes_files(app, url) and role != "anonymous":
+                continue  # a logged-in upload has its own, larger limit
             for content_type in (URLENCODED, f"multipart/form-data; boundary={BOUNDARY}"):
                 stream = CountingStream(30 * 1024 * 1024)
                 resp = browser.open(url, method="POST", input_stream=stream, headers={

@@ -249,8 +249,12 @@ def refuse(status: int, message: str, code: str, reason: str):
 
 
 def _size(limit: int | None) -> str:
+    """1048576 -> "1 MB", 1000000 -> "977 KB": a size for people."""
     if limit is None:
         return "no limit"
-    if limit >= 1024 * 1024:
-        return f"{limit / (1024 * 1024):g} MB"
-    return f"{limit / 1024:g} KB"
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        if limit >= size:
+            value = limit / size
+            text = f"{value:.1f}".removesuffix(".0") if value < 10 else f"{value:.0f}"
+            return f"{text} {unit}"
+    return f"{limit} bytes"
