@@ -113,4 +113,7 @@ def test_a_users_list_counts_and_fetches_its_page_in_one_query(app, user_client,
     assert "30 tasks" in resp.get_data(as_text=True)
     on_tasks = [s for s in statements if "FROM tasks" in s]
     assert len(on_tasks) == 1 and "OVER" in on_tasks[0].upper()
-    assert len(statements) == 2  # the session's user, and the page with its total
+    # The session's user, the page with its total, and the labels of the page's rows (one
+    # query for all of them, whatever their number).
+    assert len(statements) == 3
+    assert "task_labels.task_id IN" in statements[2]

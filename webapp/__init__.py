@@ -52,6 +52,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     register_extensions(app)
     register_security(app)
     register_blueprints(app)
+    from .templating import register_template_helpers
+
     register_template_helpers(app)
     from .errors import register_error_handlers
 
@@ -101,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .dashboard.views import bp as dashboard_bp
     from .enrichment.views import bp as enrichment_bp
+    from .labels.views import bp as labels_bp
     from .main.views import bp as main_bp
     from .tasks.views import bp as tasks_bp
 
@@ -108,14 +111,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(enrichment_bp)
+    app.register_blueprint(labels_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(account_bp)
     register_api(app)
     app.register_blueprint(audit_bp)
 
-
-def register_template_helpers(app: Flask) -> None:
-    from .models import PRIORITY_LABELS, STATUS_LABELS
-
-    app.jinja_env.globals.update(status_labels=STATUS_LABELS, priority_labels=PRIORITY_LABELS)

@@ -195,6 +195,8 @@ def parse_task_filters(
             values["labels"] = labels
     choice("sort", SORT_CHOICES, f"Unknown sort; use one of {', '.join(SORT_CHOICES)}.")
     choice("order", ORDER_CHOICES, "Order must be asc or desc.")
+    if values.get("order") == DEFAULT_ORDER[values.get("sort", "created")]:
+        del values["order"]  # the sort's usual direction: one URL for one view
     number("page", MAX_PAGE, f"Page must be a whole number from 1 to {MAX_PAGE}.")
     number("per_page", MAX_PER_PAGE, f"Page size must be from 1 to {MAX_PER_PAGE}.")
     return TaskFilters(**values), errors
@@ -334,3 +336,40 @@ def paginate_tasks(actor, filters: TaskFilters) -> Pagination:
     if can(actor, "view_all_tasks") and filters.owner_id is None:
         return db.paginate(query, **paging)
     return CountedPage(select=query, session=db.session(), **paging)
+
+
+BOARD_COLUMN_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    """One status's column of the board: its first tasks in the list's order, and how many
+    match in all."""
+
+    status: str
+    tasks: list
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.tasks)
+
+
+def board_columns(actor, filters: TaskFilters,
+                  limit: int = BOARD_COLUMN_LIMIT) -> list[BoardColumn]:
+    """The board: one column per status with the tasks the list's filters match (its page
+    and page size aside), up to `limit` per column. One count per status in one GROUP BY,
+    then each column's first tasks: a fixed number of queries whatever the number of tasks."""
+    matching = filtered_tasks(actor, replace(filters, status=None)).order_by(None)
+    if filters.status:
+        matching = matching.where(Task.status == filters.status)
+    counted = matching.with_only_columns(Task.status, sa.func.count()).group_by(Task.status)
+    totals = dict(db.session.execute(counted).all())
+    columns = []
+    for status in STATUSES:
+        tasks = []
+        if totals.get(status):
+            query = filtered_tasks(actor, replace(filters, status=status)).limit(limit)
+            tasks = list(db.session.scalars(query).unique())
+        columns.append(BoardColumn(status, tasks, totals.get(status, 0)))
+    return columns

@@ -290,6 +290,24 @@ def change_task(actor: User, task_id: int, changes: dict, expected_version: int 
     return update_task(actor, task.id, replace(current, **changes), expected_version)
 
 
+def change_labels(actor: User, task_id: int, names: list[str],
+                  expected_version: int | None) -> Task:
+    """Give a task exactly these labels of its owner (new names create labels): the board's
+    and detail page's label form. An edit like any other: version, audit."""
+    task = get_task_for(actor, task_id, "update")
+    if expected_version is not None and expected_version != task.version:
+        raise Conflict(task)
+    names = label_service.check_names(names)
+    before = _label_names(task)
+    labels = label_service.resolve_labels(task.owner_id, names)
+    task.labels = labels
+    if _label_names(task) != before:
+        task.updated_at = utcnow()  # a change of the task: its version moves on
+        audit.record(actor, "task.update", task, {"labels": [before, _label_names(task)]})
+    _commit_or_conflict(task)
+    return task
+
+
 def delete_task(actor: User, task_id: int) -> Task:
     """Move a task the actor may delete to the bin: gone from every list at once, back with
     restore_task (Undo) until the purge removes it for good."""
