@@ -28,6 +28,7 @@ users_cli = AppGroup("users", help="Manage accounts.", callback=send_console_log
 demo_cli = AppGroup("demo", help="Demo data for trying Taskdeck out.",
                     callback=send_console_logs_to_stderr)
 tokens_cli = AppGroup("tokens", help="Personal API tokens.", callback=send_console_logs_to_stderr)
+tasks_cli = AppGroup("tasks", help="Housekeeping of tasks.", callback=send_console_logs_to_stderr)
 
 # (username, display name, email, password, role)
 DEMO_ACCOUNTS = [
@@ -329,7 +330,17 @@ def bulk_command(user_count, tasks_per_user, seed):
                f"in {time.monotonic() - started:.1f} s. Password for all: {BULK_PASSWORD}")
 
 
+@tasks_cli.command("purge")
+def purge_command():
+    """Remove for good the tasks deleted more than 7 days ago (Undo's bin); for cron."""
+    total = 0
+    while removed := task_service.purge_deleted_tasks():
+        total += removed
+    click.echo(f"Purged {total} deleted task{'' if total == 1 else 's'}.")
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(tasks_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(tokens_cli)
