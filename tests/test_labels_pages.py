@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from tests.conftest import login
 from webapp.extensions import db
 from webapp.models import Label, Task, User
-from webapp.services import labels as label_service
 from webapp.services import tasks as task_service
 from webapp.services.tasks import TaskData
 
