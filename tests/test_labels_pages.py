@@ -139,7 +139,7 @@ def test_task_form_sets_labels_and_creates_new_ones(app, user_client, user, labe
     task_id = labelled["home"]
     resp = user_client.form_post(f"/tasks/{task_id}", {
         "title": "Fix the tap", "status": "pending", "priority": "medium", "version": "1",
-        "labels": "home, plumbing"})
+        "label_names": "home, plumbing"})
     assert resp.status_code == 303
     with app.app_context():
         names = [lbl.name for lbl in db.session.get(Task, task_id).labels]

@@ -28,3 +28,12 @@ def overflow(page) -> int:
     """How many pixels the page is wider than the window (0 when it fits)."""
     return page.evaluate(
         "Math.max(0, document.scrollingElement.scrollWidth - window.innerWidth)")
+
+
+def log_in(page, user) -> None:
+    """Log in through the form and wait until the task list's scripts run (the shortcuts
+    and focus handling live in static/js/app.js, loaded with `defer`)."""
+    from tests.conftest import browser_log_in
+
+    browser_log_in(page, user)
+    page.wait_for_load_state("load")

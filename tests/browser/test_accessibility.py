@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, PHONE, log_in
 from tests.browser.test_layout import main_pages
-from tests.conftest import browser_log_in as log_in
 from tests.servers import ROOT
 
 pytestmark = pytest.mark.browser

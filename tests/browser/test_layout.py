@@ -8,8 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, overflow
-from tests.conftest import browser_log_in as log_in
+from tests.browser.conftest import DESKTOP, PHONE, log_in, overflow
 
 pytestmark = pytest.mark.browser
 

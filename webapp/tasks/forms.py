@@ -47,7 +47,9 @@ class TaskForm(FlaskForm):
     # The service checks and normalises it (owner/name or its github.com address).
     repo = StringField("GitHub repository", validators=[Optional(), Length(max=200)],
                        filters=[strip], description="owner/name or https://github.com/owner/name")
-    labels = StringField(
+    # Not "labels": a form control of that name would shadow HTMLFormElement's own properties
+    # in the browser (form.labels), which scripts and assistive tools read.
+    label_names = StringField(
         "Labels", validators=[Optional(), Length(max=700)], filters=[strip],
         description=f"Separate with spaces or commas; a new name creates a label "
                     f"({LABEL_NAME_RULE}).",
@@ -61,8 +63,8 @@ class TaskForm(FlaskForm):
         task = kwargs.get("obj")
         if task is not None and "repo" not in kwargs:
             kwargs["repo"] = task.repo_full_name  # the form field has the shorter name
-        if task is not None and "labels" not in kwargs:
-            kwargs["labels"] = " ".join(label.name for label in task.labels)
+        if task is not None and "label_names" not in kwargs:
+            kwargs["label_names"] = " ".join(label.name for label in task.labels)
         super().__init__(*args, **kwargs)
         if owners is None or len(owners) < 2:
             del self.owner_id
@@ -84,8 +86,11 @@ class TaskForm(FlaskForm):
             city=self.city.data,
             repo=self.repo.data,
             # A post without the field (a script, an older form) leaves the labels alone.
-            labels=split_names(self.labels.data) if self.labels.raw_data else None,
+            labels=split_names(self.label_names.data) if self.label_names.raw_data else None,
         )
+
+    # The service names the field "labels" in its errors.
+    field_aliases = {"labels": "label_names"}
 
     def expected_version(self) -> int | None:
         """The task version the form was loaded with, when it carries one."""

@@ -307,7 +307,7 @@ def quick_add_failed(form: QuickAddForm, messages: list[str]):
     # Without JavaScript: the full form, with what the line said filled in.
     parsed = parse_quick_add(form.title.data or "", viewer_today())
     full = task_form(formdata=None, title=parsed.title, priority=parsed.priority or "medium",
-                     due_date=parsed.due_date, labels=" ".join(parsed.labels))
+                     due_date=parsed.due_date, label_names=" ".join(parsed.labels))
     full.title.errors = list(messages)
     return make_response(render_template("tasks/new.html", form=full), 422)
 
