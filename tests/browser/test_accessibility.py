@@ -4,10 +4,13 @@ dark mode: no violation of impact serious or critical."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from tests.browser.conftest import DESKTOP, PHONE, log_in
 from tests.browser.test_layout import main_pages
 from tests.servers import ROOT
+from webapp.extensions import db
+from webapp.models import Task, utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -26,11 +29,16 @@ def axe_violations(page) -> list[str]:
 
 
 @pytest.fixture
-def seeded(admin, make_task):
+def seeded(app, admin, make_task):
     first = make_task(admin, "Quarterly report", priority="high", labels=["work", "q4"],
-                      city="Oslo")
+                      city="Oslo", repo="pallets/flask")
     make_task(admin, "Book flights", status="in-progress", labels=["travel"])
     make_task(admin, "Renew domain", status="completed")
+    with app.app_context():  # the "unavailable" enrichment text (once 3.08:1 in orange)
+        db.session.execute(sa.update(Task).where(Task.id == first).values(
+            weather_status="unavailable", weather_error="timeout", weather_fetched_at=utcnow(),
+            repo_status="not_found", repo_fetched_at=utcnow()))
+        db.session.commit()
     return first
 
 

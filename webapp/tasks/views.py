@@ -27,13 +27,12 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from ..extensions import db
 from ..forms_util import copy_errors_to_form
 from ..htmx import redirect_after_post, render_page_or_fragment, safe_next_url, wants_fragment
-from ..models import PRIORITY_LABELS, STATUS_LABELS, STATUSES, Task, User, utcnow
+from ..models import PRIORITY_LABELS, STATUS_LABELS, STATUSES, Task, utcnow
 from ..services import labels as label_service
 from ..services import tasks as task_service
-from ..services.errors import AlreadySubmitted, Conflict, Invalid
+from ..services.errors import AlreadySubmitted, Conflict, Invalid, NotFound
 from ..services.export import tasks_csv
 from ..services.quick_add import parse_quick_add
 from ..services.task_queries import (
@@ -43,7 +42,7 @@ from ..services.task_queries import (
     paginate_tasks,
     parse_task_filters,
 )
-from ..services.users import assignable_users, filter_owner_choices
+from ..services.users import assignable_users, filter_owner_choices, get_user_for
 from ..templating import viewer_today
 from .forms import QUICK_ADD_MAX, QuickAddForm, RowFieldsForm, TaskForm, TaskLabelsForm
 
@@ -109,8 +108,10 @@ def filter_chips(filters: TaskFilters, endpoint: str) -> list[Chip]:
     if filters.due:
         chips.append(Chip(DUE_LABELS[filters.due], without(due=None)))
     if filters.owner_id is not None:
-        owner = db.session.get(User, filters.owner_id)
-        name = owner.display_name if owner else f"user {filters.owner_id}"
+        try:
+            name = get_user_for(current_user, filters.owner_id).display_name
+        except NotFound:
+            name = f"user {filters.owner_id}"
         chips.append(Chip(f"Owner: {name}", without(owner_id=None)))
     if filters.created_from:
         chips.append(Chip(f"Created from {filters.created_from.isoformat()}",
