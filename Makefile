@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: setup setup-dev run serve bench test test-sqlite test-postgres lint assets clean
+.PHONY: setup setup-dev run serve bench bench-peer test test-sqlite test-postgres lint assets clean
 
 # `make run` installs what running needs (requirements.txt, the npm dependencies); the test
 # tools (requirements-dev.txt, npm devDependencies such as axe-core) come with `make test`.
@@ -64,6 +64,13 @@ serve: setup
 bench: setup-dev
 	$(BIN)/python bench/run.py
 
+# Taskdeck's GET /api/tasks against the in-memory FastAPI reference (bench/peer.py), which runs
+# from its own environment bench/.venv (bench/requirements.txt). Not in `make test`.
+bench-peer: setup-dev
+	test -x bench/.venv/bin/python || $(PYTHON) -m venv bench/.venv
+	bench/.venv/bin/pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/peer.py
+
 # The suite runs on SQLite, then once more on PostgreSQL when TEST_POSTGRES_URL is set
 # (.ci/run sets it to the machine's database).
 test: setup-dev
@@ -78,4 +85,4 @@ lint: setup-dev
 	$(BIN)/hadolint Dockerfile
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor .pytest_cache
+	rm -rf $(VENV) bench/.venv node_modules static/vendor .pytest_cache

@@ -1,7 +1,7 @@
 """labels per user on tasks; soft-deleted tasks (Undo); the viewer's time zone
 
-Revision ID: 0004_labels_soft_delete_timezone
-Revises: 0003
+Revision ID: 0008_labels_soft_delete_timezone
+Revises: 0007_search_indexes
 Create Date: 2026-11-23 09:00:00
 
 - `labels`: a user's own labels, unique per owner by their case-folded name (`name_key`).
@@ -10,14 +10,18 @@ Create Date: 2026-11-23 09:00:00
 - `tasks.deleted_at`: a delete only sets it, so Undo can bring the task back with its history
   and labels; the purge removes rows deleted long enough ago (index on deleted_at).
 - `users.time_zone`: the IANA zone the viewer's browser reported, for server-rendered times.
+
+Columns are added with ALTER TABLE and dropped with ALTER TABLE ... DROP COLUMN (SQLite 3.35+)
+rather than Alembic's batch copy: rebuilding `tasks` on SQLite would drop the search
+triggers of migration 0007.
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0004_labels_soft_delete_timezone'
-down_revision = '0003'
+revision = '0008_labels_soft_delete_timezone'
+down_revision = '0007_search_indexes'
 branch_labels = None
 depends_on = None
 
@@ -46,21 +50,24 @@ def upgrade():
         sa.PrimaryKeyConstraint('task_id', 'label_id'),
     )
     op.create_index('ix_task_labels_label_id_task_id', 'task_labels', ['label_id', 'task_id'])
-    with op.batch_alter_table('tasks') as batch_op:
-        batch_op.add_column(sa.Column('deleted_at', sa.DateTime(), nullable=True))
+    op.add_column('tasks', sa.Column('deleted_at', sa.DateTime(), nullable=True))
     op.create_index('ix_tasks_deleted_at', 'tasks', ['deleted_at'])
-    with op.batch_alter_table('users') as batch_op:
-        batch_op.add_column(sa.Column('time_zone', sa.String(length=64), nullable=True))
+    op.add_column('users', sa.Column('time_zone', sa.String(length=64), nullable=True))
+
+
+def drop_column(table, column):
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')  # no table rebuild
+    else:
+        op.drop_column(table, column)
 
 
 def downgrade():
-    with op.batch_alter_table('users') as batch_op:
-        batch_op.drop_column('time_zone')
+    drop_column('users', 'time_zone')
     op.drop_index('ix_tasks_deleted_at', table_name='tasks')
     # Tasks waiting in the bin would come back as live ones: purge them first.
     op.execute(sa.text('DELETE FROM tasks WHERE deleted_at IS NOT NULL'))
-    with op.batch_alter_table('tasks') as batch_op:
-        batch_op.drop_column('deleted_at')
+    drop_column('tasks', 'deleted_at')
     op.drop_index('ix_task_labels_label_id_task_id', table_name='task_labels')
     op.drop_table('task_labels')
     op.drop_index('ix_labels_name_key', table_name='labels')
