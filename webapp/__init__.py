@@ -6,13 +6,12 @@ from pathlib import Path
 
 from flask import Flask
 from jinja2 import StrictUndefined
-from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .config import DEV_SECRET_KEY, Config, config_from_env, finish_config
 from .json_provider import OrjsonProvider
-from .services.text import MAX_ID, strip_bidi_controls
+from .services.text import MAX_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,6 +59,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     register_extensions(app)
     register_security(app)
     register_blueprints(app)
+    from .templating import register_template_helpers
+
     register_template_helpers(app)
     from .errors import register_error_handlers
 
@@ -120,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     from .comments.views import bp as comments_bp
     from .dashboard.views import bp as dashboard_bp
     from .enrichment.views import bp as enrichment_bp
+    from .labels.views import bp as labels_bp
     from .main.views import bp as main_bp
     from .tasks.views import bp as tasks_bp
 
@@ -129,33 +131,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(attachments_bp)
     app.register_blueprint(comments_bp)
     app.register_blueprint(enrichment_bp)
+    app.register_blueprint(labels_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(account_bp)
     register_api(app)
     app.register_blueprint(audit_bp)
-
-
-def without_bidi_controls(value):
-    """Jinja `finalize`: every `{{ ... }}` a template prints loses its bidirectional
-    embedding, override and isolate characters, wherever the text came from (a title, a
-    description, a username, a form field's value), so typed text cannot reorder the page."""
-    if isinstance(value, str):
-        cleaned = strip_bidi_controls(value)
-        if cleaned is not value:
-            # Already-escaped markup stays markup: only invisible characters were removed.
-            return Markup(cleaned) if isinstance(value, Markup) else cleaned  # noqa: S704
-    return value
-
-
-def register_template_helpers(app: Flask) -> None:
-    from .markdown import render_markdown
-    from .models import PRIORITY_LABELS, STATUS_LABELS
-    from .services.attachments import human_size
-    from .services.permissions import can
-
-    # `can` lets a template show only the actions the service would allow.
-    app.jinja_env.globals.update(status_labels=STATUS_LABELS, priority_labels=PRIORITY_LABELS,
-                                 can=can)
-    app.jinja_env.filters.update(markdown=render_markdown, human_size=human_size)
-    app.jinja_env.finalize = without_bidi_controls
