@@ -81,6 +81,21 @@ def test_edit_to_completed_sets_completed_at_and_bumps_version(ctx, user):
     assert edited.version == 2
 
 
+def test_an_edit_that_changes_nothing_keeps_the_version_and_the_search_text(ctx, user):
+    task = task_service.create_task(actor(user), TaskData(title="Café", description="Noted"))
+    db.session.expire_all()  # as in a new request: nothing loaded, the search columns deferred
+
+    same = task_service.update_task(actor(user), task.id,
+                                    TaskData(title="Café", description="Noted"), 1)
+
+    assert same.version == 1
+    renamed = task_service.update_task(actor(user), task.id,
+                                       TaskData(title="CAFÉ au lait", description="Noted"), 1)
+    assert renamed.version == 2
+    found = db.session.scalars(sa.select(Task.id).where(Task.search_title == "café au lait"))
+    assert list(found) == [task.id]
+
+
 def test_stale_edit_is_refused_and_changes_nothing(ctx, user):
     task = task_service.create_task(actor(user), TaskData(title="original"))
     task_service.update_task(actor(user), task.id, TaskData(title="newer"), expected_version=1)

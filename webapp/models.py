@@ -165,7 +165,11 @@ class Task(TimestampMixin, db.Model):
 
     @validates("title", "description")
     def _keep_search_text(self, key: str, value: str | None) -> str | None:
-        setattr(self, f"search_{key}", fold_for_search(value))
+        # Only when the text really changes: the folded columns are deferred (never loaded),
+        # so writing one unchanged would still count as a change, and an edit that changes
+        # nothing would move the version on and make a concurrent edit a conflict.
+        if not sa.inspect(self).persistent or getattr(self, key) != value:
+            setattr(self, f"search_{key}", fold_for_search(value))
         return value
 
     @property
