@@ -7,6 +7,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund \
  && mkdir -p vendor \
  && cp node_modules/htmx.org/dist/htmx.min.js vendor/htmx.min.js \
+ && cp node_modules/htmx-ext-sse/dist/sse.min.js vendor/htmx-ext-sse.min.js \
  && cp node_modules/@picocss/pico/css/pico.min.css vendor/pico.min.css
 
 FROM python:3.11-slim-bookworm

@@ -1,0 +1,51 @@
+"""Live updates: an event after every committed task change, heard by every instance, sent to
+open pages (/live/events, or /live/poll where a stream cannot get through) and to scripts
+(/api/events, /api/ws; see webapp/api/events.py). See the README, "Live updates"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+
+from .bus import HistoryWindow, MemoryBus, RedisBus
+from .counter import MemoryStreamCounter, RedisStreamCounter
+
+EXTENSION_KEY = "taskdeck_live"
+
+
+@dataclass
+class Live:
+    """The app's bus and stream counter (one per process; workers build their own)."""
+
+    bus: MemoryBus | RedisBus
+    counter: MemoryStreamCounter | RedisStreamCounter
+
+
+def init_live(app: Flask) -> Live:
+    """Create the bus for this process and register the session hooks and the page routes."""
+    from . import hooks  # noqa: F401  (registers the SQLAlchemy session listeners)
+    from .views import bp, register_template_helpers
+
+    config = app.config
+    window = HistoryWindow(
+        keep_seconds=config["LIVE_HISTORY_SECONDS"],
+        keep_events=config["LIVE_HISTORY_MIN_EVENTS"],
+        max_events=config["LIVE_HISTORY_MAX_EVENTS"],
+    )
+    # A lease outlives two missed heartbeats: a worker that died with streams open gives its
+    # places back within this long.
+    lease_seconds = 2 * config["LIVE_HEARTBEAT_SECONDS"] + 10
+    prefix = config["LIVE_KEY_PREFIX"]
+    limit = config["LIVE_MAX_STREAMS_PER_USER"]
+    if config.get("REDIS_URL"):
+        bus = RedisBus(config["REDIS_URL"], prefix, window)
+        counter = RedisStreamCounter(bus.client, prefix, limit, lease_seconds)
+    else:
+        bus = MemoryBus(window)
+        counter = MemoryStreamCounter(limit, lease_seconds)
+    live = Live(bus, counter)
+    app.extensions[EXTENSION_KEY] = live
+    app.register_blueprint(bp)
+    register_template_helpers(app)
+    return live
