@@ -33,9 +33,9 @@ def init_live(app: Flask) -> Live:
         keep_events=config["LIVE_HISTORY_MIN_EVENTS"],
         max_events=config["LIVE_HISTORY_MAX_EVENTS"],
     )
-    # A lease outlives two missed heartbeats: a worker that died with streams open gives its
-    # places back within this long.
-    lease_seconds = 2 * config["LIVE_HEARTBEAT_SECONDS"] + 10
+    # A lease outlives two missed heartbeats (a Redis blip): a worker that died with streams
+    # open gives their places back within three heartbeats.
+    lease_seconds = 3 * config["LIVE_HEARTBEAT_SECONDS"]
     prefix = config["LIVE_KEY_PREFIX"]
     limit = config["LIVE_MAX_STREAMS_PER_USER"]
     if config.get("REDIS_URL"):

@@ -7,6 +7,7 @@ its own fragments through the normal routes (static/js/live.js, templates/_live.
 from __future__ import annotations
 
 import json
+import math
 
 from flask import (
     Blueprint,
@@ -60,7 +61,9 @@ def stream_refused(error: Exception):
         resp = make_response(error_response(
             429, f"Too many open live streams: at most {limit} per user. Close one and retry.",
             "too_many_streams"))
-        resp.headers["Retry-After"] = str(int(current_app.config["LIVE_HEARTBEAT_SECONDS"]))
+        # A closed stream's place is free again by its next heartbeat at the latest.
+        resp.headers["Retry-After"] = str(max(1, math.ceil(
+            current_app.config["LIVE_HEARTBEAT_SECONDS"])))
         return resp
     resp = make_response(error_response(
         503, "Live updates are unavailable right now; reconnect in a moment.",

@@ -1,0 +1,48 @@
+"""Helpers for the live-update tests: logged-in HTTP sessions and live settings."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def browser_session(base: str, user) -> requests.Session:
+    """A requests session logged in through the real login form."""
+    session = requests.Session()
+    page = session.get(base + "/auth/login", timeout=5)
+    token = CSRF_META.search(page.text).group(1)
+    resp = session.post(base + "/auth/login", allow_redirects=False, timeout=5, data={
+        "csrf_token": token, "username": user.username, "password": user.password})
+    assert resp.status_code == 303, resp.status_code
+    return session
+
+
+def csrf_token(session: requests.Session, url: str) -> str:
+    return CSRF_META.search(session.get(url, timeout=5).text).group(1)
+
+
+def form_post(session: requests.Session, base: str, path: str, data: dict | None = None,
+              htmx: bool = False) -> requests.Response:
+    """POST a form as the page would (CSRF token from the task list)."""
+    token = csrf_token(session, base + "/tasks")
+    headers = {"HX-Request": "true", "X-CSRFToken": token} if htmx else {}
+    body = dict(data or {})
+    if not htmx:
+        body["csrf_token"] = token
+    return session.post(base + path, data=body, headers=headers, allow_redirects=False,
+                        timeout=10)
+
+
+@pytest.fixture
+def live_config(app, monkeypatch):
+    """Change live settings of the shared app (and of the streams opened afterwards)."""
+
+    def _set(**values):
+        for name, value in values.items():
+            monkeypatch.setitem(app.config, name, value)
+
+    return _set
