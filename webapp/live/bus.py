@@ -206,7 +206,7 @@ class MemoryBus:
         self.subscribers = Subscribers()
         self._lock = threading.Lock()
         self._history: deque[Event] = deque()
-        self._epoch = f"{now_ms()}-0"
+        self._epoch = format_event_id(position_at(now_ms()))
         self._floor: str | None = None
         self._last = (0, 0)
 
@@ -262,7 +262,7 @@ local ms = 0
 for i = 5, #ARGV do
   local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[i])
   ms = tonumber(string.match(id, '^(%d+)'))
-  redis.call('SET', KEYS[3], ms .. '-0', 'NX')
+  redis.call('SET', KEYS[3], (ms - 1) .. '-999999999999999', 'NX')
   redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[i])
   ids[#ids + 1] = id
 end
@@ -288,7 +288,8 @@ return ids
 # KEYS: stream, floor, epoch. ARGV: after id ("" for none), max events.
 HISTORY_SCRIPT = """
 local t = redis.call('TIME')
-redis.call('SET', KEYS[3], (t[1] * 1000 + math.floor(t[2] / 1000)) .. '-0', 'NX')
+redis.call('SET', KEYS[3], (t[1] * 1000 + math.floor(t[2] / 1000) - 1) .. '-999999999999999',
+           'NX')
 local epoch = redis.call('GET', KEYS[3])
 local floor = redis.call('GET', KEYS[2]) or ''
 local entries = {}
