@@ -51,6 +51,23 @@ loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 control_socket_disable = True
 
 
+def post_worker_init(worker):
+    """On SIGTERM (a deploy, a scale-down) end the worker's open streams at once, instead of
+    waiting the graceful timeout for streams that never end by themselves; their clients
+    reconnect elsewhere and catch up."""
+    import signal
+
+    stop = worker.handle_exit
+
+    def stop_and_end_streams(sig, frame):
+        stop(sig, frame)
+        from webapp.live import end_all_streams
+
+        end_all_streams()
+
+    signal.signal(signal.SIGTERM, stop_and_end_streams)
+
+
 def when_ready(server):
     """Say once at start-up what live updates can reach in this set-up."""
     if workers > 1 and not os.environ.get("REDIS_URL"):

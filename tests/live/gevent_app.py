@@ -20,9 +20,8 @@ def create(**overrides):
 
     @app.get("/_probe/modules")
     def modules():
-        from gevent import monkey
-
         import psycopg.waiting
+        from gevent import monkey
 
         names = ("socket", "ssl", "select", "threading", "time", "queue", "subprocess")
         return jsonify({

@@ -4,6 +4,7 @@ open pages (/live/events, or /live/poll where a stream cannot get through) and t
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from flask import Flask
@@ -12,6 +13,15 @@ from .bus import HistoryWindow, MemoryBus, RedisBus
 from .counter import MemoryStreamCounter, RedisStreamCounter
 
 EXTENSION_KEY = "taskdeck_live"
+# Every bus of this process, so that a worker told to stop can end its open streams.
+_buses: weakref.WeakSet = weakref.WeakSet()
+
+
+def end_all_streams() -> None:
+    """End every open stream of this process now (a worker shutting down): clients reconnect,
+    to another worker or instance, and catch up from their Last-Event-ID."""
+    for bus in list(_buses):
+        bus.subscribers.end_all()
 
 
 @dataclass
@@ -45,6 +55,7 @@ def init_live(app: Flask) -> Live:
         bus = MemoryBus(window)
         counter = MemoryStreamCounter(limit, lease_seconds)
     live = Live(bus, counter)
+    _buses.add(bus)
     app.extensions[EXTENSION_KEY] = live
     app.register_blueprint(bp)
     register_template_helpers(app)
