@@ -85,6 +85,7 @@
     opened.addEventListener("ready", () => {
       ready = true;
       stopPolling();
+      root.dataset.liveState = "stream";
     });
     opened.addEventListener("task", (message) => {
       advance(message.lastEventId);
@@ -122,6 +123,7 @@
   // --- Polling -----------------------------------------------------------------------------
   function startPolling() {
     if (pollTimer === null) pollTimer = window.setInterval(poll, pollMs);
+    root.dataset.liveState = "polling";
   }
 
   function stopPolling() {
