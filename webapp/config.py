@@ -216,7 +216,7 @@ class TestConfig(Config):
     CORS_ORIGINS = ""
     # A test client that reads a whole stream gets its end after this long (the live tests
     # that need longer streams set their own).
-    LIVE_STREAM_MAX_SECONDS = 1.0
+    LIVE_STREAM_MAX_SECONDS = 0.25
     LIVE_KEY_PREFIX = "taskdeck-test"
 
 

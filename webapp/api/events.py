@@ -148,3 +148,73 @@ def websocket(ws):
             ws.send(json.dumps(body, separators=(",", ":")))
     finally:
         stream.close()
+
+
+# --- The two streams in the OpenAPI document --------------------------------------------------
+# Registered here, next to the views, so the hand-written document (openapi.py, which the
+# declared-schema rewrite replaces) describes them without this module editing it.
+
+def _describe_in_openapi() -> None:
+    from .openapi import DOCUMENT, PATHS, SCHEMAS, operation, query, ref, response_ref
+
+    SCHEMAS["LiveMessage"] = {
+        "type": "object",
+        "description": "One change. Over SSE it is the `data:` of a message whose `event:` is "
+        "the type and whose `id:` resumes the stream; over the WebSocket it also has `id`.",
+        "required": ["type", "taskId", "task"],
+        "properties": {
+            "type": {"type": "string", "enum": [
+                "task.created", "task.updated", "task.completed", "task.reopened",
+                "task.deleted", "reset"]},
+            "taskId": {"type": ["integer", "null"]},
+            "task": {"anyOf": [ref("Task"), {"type": "null"}],
+                     "description": "The task as GET /api/tasks/{id} shows it, read when the "
+                     "message is sent; null for task.deleted and reset."},
+            "id": {"type": "string", "description": "WebSocket messages only."},
+        },
+    }
+    resume = [
+        query("after", {"type": "string", "pattern": r"^\d{1,15}-\d{1,15}$"},
+              "Resume after this event id (the Last-Event-ID header wins when both are sent)."),
+        {"name": "Last-Event-ID", "in": "header", "required": False,
+         "schema": {"type": "string", "pattern": r"^\d{1,15}-\d{1,15}$"},
+         "description": "The id of the last event received: the stream starts with exactly "
+         "the events after it, or with one `reset` when it is older than the kept history."},
+    ]
+    unavailable = {"description": "Live updates are unavailable (Redis down, or streams off "
+                   "on this server); retry after Retry-After seconds.",
+                   "content": {"application/json": {"schema": ref("Error")}},
+                   "headers": {"Retry-After": {"schema": {"type": "integer"}}}}
+    events_op = operation(
+        "Follow task changes",
+        "Server-sent events for the tasks the token's owner may see (an admin: all): "
+        "`id:`, `event:` (the type) and `data:` (a LiveMessage) per change, in order, once "
+        "each; `: heartbeat` comments every LIVE_HEARTBEAT_SECONDS. Needs a bearer token (a "
+        "browser session is refused). At most LIVE_MAX_STREAMS_PER_USER open streams per "
+        "user (429 beyond). See the README for a client that resumes with Last-Event-ID.",
+        {"description": "The stream (text/event-stream, open until the client leaves).",
+         "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        tag="live", parameters=resume, bad_parameters=True,
+    )
+    events_op["responses"]["503"] = unavailable
+    events_op["security"] = [{"bearerToken": []}]
+    ws_op = operation(
+        "Follow task changes over a WebSocket",
+        "The same messages as /api/events, one JSON text message each (a LiveMessage with "
+        "its `id`). Send the token in the handshake's Authorization header; refusals (401, "
+        "429, 503) come before the handshake. A request that is not a WebSocket handshake "
+        "is 400.",
+        {"description": "Not used: a handshake answers 101."}, tag="live",
+        parameters=resume[1:], bad_parameters=True,
+    )
+    del ws_op["responses"]["200"]
+    ws_op["responses"] = {"101": {"description": "Switching to the WebSocket protocol."},
+                          **ws_op["responses"], "503": unavailable}
+    ws_op["responses"]["400"] = response_ref("BadParameter")
+    ws_op["security"] = [{"bearerToken": []}]
+    PATHS["/api/events"] = {"get": events_op}
+    PATHS["/api/ws"] = {"get": ws_op}
+    DOCUMENT["tags"].append({"name": "live"})
+
+
+_describe_in_openapi()
