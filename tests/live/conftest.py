@@ -55,7 +55,9 @@ def fresh_stream_counts(request):
     yield
     if "app" not in request.fixturenames:
         return
-    counter = request.getfixturevalue("app").extensions["taskdeck_live"].counter
-    if hasattr(counter, "_leases"):
-        with counter._lock:
-            counter._leases.clear()
+    live = request.getfixturevalue("app").extensions["taskdeck_live"]
+    if hasattr(live.counter, "_leases"):
+        with live.counter._lock:
+            live.counter._leases.clear()
+    with live.checks._lock:  # answers about user 1 or token 1 were about someone else
+        live.checks._answers.clear()

@@ -11,6 +11,7 @@ from flask import Flask
 
 from .bus import HistoryWindow, MemoryBus, RedisBus
 from .counter import MemoryStreamCounter, RedisStreamCounter
+from .streams import CredentialChecks
 
 EXTENSION_KEY = "taskdeck_live"
 # Every bus of this process, so that a worker told to stop can end its open streams.
@@ -30,6 +31,7 @@ class Live:
 
     bus: MemoryBus | RedisBus
     counter: MemoryStreamCounter | RedisStreamCounter
+    checks: CredentialChecks
 
 
 def init_live(app: Flask) -> Live:
@@ -54,7 +56,7 @@ def init_live(app: Flask) -> Live:
     else:
         bus = MemoryBus(window)
         counter = MemoryStreamCounter(limit, lease_seconds)
-    live = Live(bus, counter)
+    live = Live(bus, counter, CredentialChecks())
     _buses.add(bus)
     app.extensions[EXTENSION_KEY] = live
     app.register_blueprint(bp)

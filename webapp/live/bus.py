@@ -312,7 +312,7 @@ class RedisBus:
     CHECK_SECONDS = 2.0
 
     def __init__(self, url: str, prefix: str, window: HistoryWindow,
-                 connect_wait: float = 1.0):
+                 connect_wait: float = 5.0):
         import redis
 
         self.window = window
@@ -331,6 +331,7 @@ class RedisBus:
         self._connected = threading.Event()
         self._stopped = threading.Event()
         self._connect_wait = connect_wait
+        self._lost_redis = False
 
     # Publishing ----------------------------------------------------------------------------
 
@@ -417,7 +418,10 @@ class RedisBus:
 
     def subscribe(self, user_id: int, sees_all: bool) -> Subscription:
         self._start_listener()
-        if not self._connected.wait(self._connect_wait):
+        # A worker's first stream waits for its listener to connect (seconds on a busy
+        # machine); once the listener has lost Redis, refuse at once instead.
+        wait = 0 if self._lost_redis else self._connect_wait
+        if not self._connected.wait(wait):
             raise BusUnavailable("not connected to Redis")
         return self.subscribers.add(user_id, sees_all)
 
@@ -450,6 +454,7 @@ class RedisBus:
                         raise OSError("no subscription confirmation from Redis")
                 self.client.ping()
                 self._connected.set()
+                self._lost_redis = False
                 backoff = 0.1
                 log.info("live updates: listening on Redis")
                 next_check = time.monotonic() + self.CHECK_SECONDS
@@ -464,6 +469,7 @@ class RedisBus:
                 if self._connected.is_set():
                     log.warning("live updates: lost Redis (%s); ending open streams", error)
                 self._connected.clear()
+                self._lost_redis = True
                 self.subscribers.end_all()
                 self._stopped.wait(backoff)
                 backoff = min(backoff * 2, 2.0)

@@ -8,6 +8,8 @@ session briefly and releases it (a thousand idle streams hold a pool of ten).
 
 from __future__ import annotations
 
+import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -65,6 +67,28 @@ def event_type_for(viewer: Viewer, event: Event) -> str | None:
     if any(can(viewer, "view", _Owned(owner)) for owner in event.owner_ids):
         return "task.deleted"
     return None
+
+
+class CredentialChecks:
+    """Recent answers to "are these credentials still good?", shared by a process's streams."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._answers: dict[tuple, tuple[float, bool]] = {}
+
+    def check(self, key: tuple, ask, ttl: float, fresh: bool = False) -> bool:
+        now = time.monotonic()
+        if not fresh:
+            with self._lock:
+                cached = self._answers.get(key)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+        answer = ask()
+        with self._lock:
+            if len(self._answers) > 10_000:  # forget stale ones now and then
+                self._answers = {k: v for k, v in self._answers.items() if v[0] > now}
+            self._answers[key] = (now + ttl, answer)
+        return answer
 
 
 # What Stream.messages yields besides (event, type) pairs.
@@ -127,7 +151,10 @@ class Stream:
                     yield event, seen
                 last = max(last, event.sort_key)
             started = time.monotonic()
-            next_beat = started + self.heartbeat
+            # The first beat comes a little early, at a random point: streams opened together
+            # (a reconnect storm after a deploy) do not all check their credentials and renew
+            # their leases in the same instant afterwards.
+            next_beat = started + self.heartbeat * random.uniform(0.5, 1.0)
             while True:
                 now = time.monotonic()
                 if now - started >= self.max_seconds:
@@ -145,7 +172,7 @@ class Stream:
                     continue
                 if item.type == ACCESS_CHANGED:
                     if item.user_id == self.viewer.id and item.token_id in (
-                            None, self.viewer.token_id) and not self._check():
+                            None, self.viewer.token_id) and not self._check(fresh=True):
                         return
                     continue
                 if item.sort_key <= last:
@@ -157,13 +184,26 @@ class Stream:
         finally:
             self.close()
 
-    def _check(self) -> bool:
+    def _check(self, fresh: bool = False) -> bool:
         """Whether the credentials that opened the stream are still good (and give the same
-        rights: a changed role ends the stream, whose reconnection gets the new ones)."""
+        rights: a changed role ends the stream, whose reconnection gets the new ones).
+
+        The answer is shared for half a heartbeat by the streams of the same credentials in
+        this process (a user with ten tabs costs one query per beat, not ten); an access
+        event asks the database afresh."""
+        return self.live.checks.check(self.credentials_key, self._ask_database,
+                                      self.heartbeat / 2, fresh)
+
+    def _ask_database(self) -> bool:
         try:
             return self.still_authorised()
         finally:
             db.session.remove()  # no connection held between checks
+
+    @property
+    def credentials_key(self) -> tuple:
+        viewer = self.viewer
+        return (viewer.id, viewer.role, viewer.session_version, viewer.token_id)
 
 
 def parse_last_event_id(header: str | None, query: str | None) -> str | None:
