@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 
 import pytest
 
@@ -112,6 +113,7 @@ def test_an_emptied_redis_makes_old_positions_reset(make_bus):
     seen = bus.publish([task_event(1)])[0]
     for key in bus.keys:  # what a restart without persistence leaves
         bus.client.delete(key)
+    time.sleep(0.01)  # a restart takes longer than the millisecond of the last id
 
     assert bus.history(seen).reset is True
     position = bus.history(None).position
