@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import queue
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class SSEClient:
         self._chunks: queue.Queue = queue.Queue()
         self._buffer = ""
         self.closed_by_server = threading.Event()
+        self._socket = _socket_of(self.resp)
         if self.status_code == 200:
             threading.Thread(target=self._read, daemon=True).start()
 
@@ -117,7 +119,23 @@ class SSEClient:
         return self.closed_by_server.is_set()
 
     def close(self) -> None:
+        # Shut the socket down first: closing the response alone waits for the reader
+        # thread's blocked read, i.e. for the server's next heartbeat.
+        if self._socket is not None:
+            try:
+                self._socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.resp.close()
+
+
+def _socket_of(resp: requests.Response):
+    """The connection's socket: on urllib3's connection, or under http.client's reader."""
+    sock = getattr(getattr(resp.raw, "_connection", None), "sock", None)
+    if sock is None:
+        reader = getattr(getattr(resp.raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(reader, "raw", None), "_sock", None)
+    return sock
 
 
 def parse(block: str) -> Message:
