@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: setup run serve bench test test-sqlite test-postgres lint assets clean
+.PHONY: setup run serve bench bench-peer test test-sqlite test-postgres lint assets clean
 
 setup: $(VENV)/.installed assets
 
@@ -48,6 +48,13 @@ serve: setup
 bench: setup
 	$(BIN)/python bench/run.py
 
+# Taskdeck's GET /api/tasks against the in-memory FastAPI reference (bench/peer.py), which runs
+# from its own environment bench/.venv (bench/requirements.txt). Not in `make test`.
+bench-peer: setup
+	test -x bench/.venv/bin/python || $(PYTHON) -m venv bench/.venv
+	bench/.venv/bin/pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/peer.py
+
 # The suite runs on SQLite, then once more on PostgreSQL when TEST_POSTGRES_URL is set
 # (.ci/run sets it to the machine's database).
 test: setup
@@ -62,4 +69,4 @@ lint: setup
 	$(BIN)/hadolint Dockerfile
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor .pytest_cache
+	rm -rf $(VENV) bench/.venv node_modules static/vendor .pytest_cache

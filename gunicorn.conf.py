@@ -4,6 +4,8 @@ Every value comes from an environment variable with a default sized for the mach
 """
 
 import os
+import shutil
+import tempfile
 
 _cores = os.cpu_count() or 1
 
@@ -75,3 +77,41 @@ def when_ready(server):
             "Without REDIS_URL each of the %d workers has its own live-update bus: a change "
             "reaches only the streams of the worker that made it. Set REDIS_URL (or run one "
             "worker).", workers)
+
+
+# --- Prometheus metrics in every worker (webapp/metrics.py) -----------------------------------
+# With METRICS_ENABLED each worker keeps its metrics in files under PROMETHEUS_MULTIPROC_DIR and
+# /metrics adds every worker's up. The master sets that directory before it starts a worker (a
+# fresh temporary one, or the one given, emptied of an earlier run's files), drops a dead
+# worker's gauges, and removes the directory it made when it stops. prometheus_client is
+# imported only inside the hooks, once the variable is set: it reads it when first imported.
+_metrics_enabled = os.environ.get("METRICS_ENABLED", "").strip().lower() in {"1", "true", "yes",
+                                                                              "on"}
+_metrics_dir_made: str | None = None
+
+
+def on_starting(server):
+    global _metrics_dir_made
+    if not _metrics_enabled:
+        return
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.remove(os.path.join(directory, name))
+    else:
+        _metrics_dir_made = tempfile.mkdtemp(prefix="taskdeck-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir_made
+
+
+def child_exit(server, worker):
+    if _metrics_enabled:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # its gauges no longer count
+
+
+def on_exit(server):
+    if _metrics_dir_made:
+        shutil.rmtree(_metrics_dir_made, ignore_errors=True)

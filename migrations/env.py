@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from webapp.services.search import include_in_schema_comparison
+
 config = context.config
 if config.config_file_name is not None and not logging.getLogger().handlers:
     # Only when run outside an app that already set up logging (e.g. inside the tests).
@@ -39,6 +41,10 @@ def run_migrations_online() -> None:
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
     conf_args.setdefault("compare_type", True)
     with db.engine.connect() as connection:
+        # The search's FTS5 table (SQLite) and trigram indexes (PostgreSQL) exist on one
+        # database each: autogenerate must not drop or re-add them on the other.
+        conf_args.setdefault("include_object", include_in_schema_comparison(
+            connection.dialect.name))
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()

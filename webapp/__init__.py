@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .config import DEV_SECRET_KEY, Config, config_from_env, finish_config
+from .json_provider import OrjsonProvider
 from .services.text import MAX_ID
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
+    # Before anything creates the Jinja environment, whose `tojson` filter takes app.json.
+    app.json = OrjsonProvider(app)
     app.config.from_object(config_class or config_from_env())
     app.config.update(overrides)
     finish_config(app.config)
@@ -62,6 +65,10 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from .cli import register_commands
 
     register_commands(app)
+    if app.config["METRICS_ENABLED"]:
+        from .metrics import init_metrics  # imports prometheus_client: only when wanted
+
+        init_metrics(app)
     return app
 
 
@@ -71,6 +78,8 @@ def check_config(app: Flask) -> None:
         key = app.config.get("SECRET_KEY")
         if not key or key == DEV_SECRET_KEY or len(key) < 16:
             raise RuntimeError("SECRET_KEY must be set (16+ characters) when APP_ENV=production.")
+    if app.config["METRICS_ENABLED"] and len(app.config.get("METRICS_TOKEN") or "") < 16:
+        raise RuntimeError("METRICS_TOKEN must be set (16+ characters) when METRICS_ENABLED is on.")
 
 
 def register_extensions(app: Flask) -> None:

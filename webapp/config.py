@@ -137,6 +137,9 @@ class Config:
     LOG_FILE = os.environ.get("LOG_FILE", str(INSTANCE_DIR / "taskdeck.log"))
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     TASKS_PER_PAGE = 25
+    # Lists count their matches up to this many and say "10,000+" beyond (a count never reads
+    # more rows than this, however many tasks there are).
+    TASKS_TOTAL_BOUND = int(os.environ.get("TASKS_TOTAL_BOUND", 10_000))
 
     # Enrichment from outside services (see webapp/services/enrichment/).
     ENRICHMENT_ENABLED = env_flag("ENRICHMENT_ENABLED", True)
@@ -192,6 +195,11 @@ class Config:
     # Sent as the SSE `retry:` field: how long a client waits before reconnecting.
     LIVE_RETRY_MS = int(os.environ.get("LIVE_RETRY_MS", 2000))
 
+    # Prometheus metrics at /metrics (webapp/metrics.py): off unless switched on, and then
+    # only for requests that send `Authorization: Bearer <METRICS_TOKEN>`.
+    METRICS_ENABLED = env_flag("METRICS_ENABLED", False)
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+
 
 class DevConfig(Config):
     pass
@@ -218,6 +226,8 @@ class TestConfig(Config):
     # that need longer streams set their own).
     LIVE_STREAM_MAX_SECONDS = 0.25
     LIVE_KEY_PREFIX = "taskdeck-test"
+
+    METRICS_ENABLED = False  # tests that need /metrics switch it on with a token
 
 
 class ProductionConfig(Config):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
 
@@ -20,6 +21,24 @@ PRIORITY_LABELS = {"low": "Low", "medium": "Medium", "high": "High"}
 def utcnow() -> datetime:
     """Current time in UTC, without tzinfo (the form every column stores)."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def fold_for_search(text: str | None) -> str | None:
+    """Text as the search compares it: Unicode case folding ("Straße" and "STRASSE" both give
+    "strasse", "É" gives "é"), then NFC so composed and decomposed accents are one.
+
+    Done here in Python, not by the database, so PostgreSQL (whose lower() depends on its
+    locale) and SQLite (whose LIKE folds only ASCII) search the very same folded text.
+    """
+    return unicodedata.normalize("NFC", text.casefold()) if text is not None else None
+
+
+def _folded_from_insert(column: str):
+    """A column default for inserts that bypass the ORM (`demo bulk`): the folded value of
+    the row's own `column`."""
+    def default(context) -> str | None:
+        return fold_for_search(context.get_current_parameters().get(column))
+    return default
 
 
 class TimestampMixin:
@@ -91,6 +110,14 @@ class Task(TimestampMixin, db.Model):
     repo_error: Mapped[str | None] = mapped_column(sa.String(255))
     repo_fetched_at: Mapped[datetime | None]
 
+    # The title and description folded for the text search (fold_for_search), kept in step by
+    # _keep_search_text; indexed by pg_trgm on PostgreSQL and an FTS5 table on SQLite
+    # (migration 0007, services/search.py). Only the database reads them: never loaded.
+    search_title: Mapped[str | None] = mapped_column(
+        sa.Text, default=_folded_from_insert("title"), deferred=True)
+    search_description: Mapped[str | None] = mapped_column(
+        sa.Text, default=_folded_from_insert("description"), deferred=True)
+
     owner: Mapped[User] = relationship(back_populates="tasks")
     status_changes: Mapped[list[StatusChange]] = relationship(
         back_populates="task", order_by="StatusChange.changed_at", passive_deletes=True
@@ -109,7 +136,17 @@ class Task(TimestampMixin, db.Model):
         sa.Index("ix_tasks_created_at", "created_at"),
         sa.Index("ix_tasks_due_date", "due_date"),
         sa.Index("ix_tasks_submission_key", "submission_key", unique=True),
+        # Substring search (migration 0007): trigram indexes on PostgreSQL only; SQLite has the
+        # FTS5 table tasks_search instead, which is not a model (services/search.py).
+        *(sa.Index(f"ix_tasks_{column}_trgm", column, postgresql_using="gin",
+                   postgresql_ops={column: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+          for column in ("search_title", "search_description")),
     )
+
+    @validates("title", "description")
+    def _keep_search_text(self, key: str, value: str | None) -> str | None:
+        setattr(self, f"search_{key}", fold_for_search(value))
+        return value
 
     @property
     def is_completed(self) -> bool:

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask_sqlalchemy.pagination import Pagination, SelectPagination
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy.orm import lazyload
 
 from ..extensions import db
 from ..models import PRIORITIES, STATUSES, Task, utcnow
-from .permissions import can
+from .search import task_text_matches
 from .tasks import tasks_visible_to
 from .text import MAX_ID
 from .text import parse_date as _parse_date
@@ -164,11 +165,6 @@ def start_of_next_day(day: date) -> datetime:
     return start_of_day(day + timedelta(days=1))
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def filtered_tasks(actor, filters: TaskFilters) -> sa.Select:
     """The tasks the actor may see that match the filters, in the requested order."""
     query = tasks_visible_to(actor)
@@ -179,10 +175,7 @@ def filtered_tasks(actor, filters: TaskFilters) -> sa.Select:
     if filters.owner_id is not None:
         query = query.where(Task.owner_id == filters.owner_id)
     if filters.q:
-        pattern = _like_pattern(filters.q)
-        query = query.where(sa.or_(
-            Task.title.ilike(pattern, escape="\\"), Task.description.ilike(pattern, escape="\\")
-        ))
+        query = query.where(task_text_matches(filters.q, db.engine.dialect.name))
     if filters.created_from:
         query = query.where(Task.created_at >= start_of_day(filters.created_from))
     if filters.created_to:
@@ -210,35 +203,98 @@ def _due_condition(due: str):
     return Task.due_date.is_(None)
 
 
-class CountedPage(SelectPagination):
-    """A page of rows that carry the total with them (`count(*) OVER ()`): one query where
-    Flask-SQLAlchemy's pagination runs two. Each query has a fixed cost in Python and a round
-    trip, which is most of what a page of a user's tasks costs (docs/BENCHMARKS.md)."""
+class TaskPage(SelectPagination):
+    """A page of tasks and the number of all matches, from one query.
+
+    The count rides along with the page's rows as a scalar subquery (run once), so a page
+    costs one statement where Flask-SQLAlchemy's pagination runs two: each has a fixed cost in
+    Python and a round trip, most of what a page of a user's tasks costs (docs/BENCHMARKS.md).
+
+    With a `total_bound` the count reads at most bound + 1 matching rows (a count over a
+    LIMITed subquery), so its cost stops growing with the data: an admin's list over a million
+    tasks, or a user with 100,000, counts 10,001 rows. Beyond the bound `total` is None (the
+    pages say "10,000+", the API reports the bound as an estimate) and so is `pages`; the
+    page still knows whether a next page exists, because it fetches one row more than it
+    shows. Without a bound the total is exact, however many rows that takes.
+    """
+
+    def __init__(self, *, total_bound: int | None = None, **kwargs):
+        self.total_bound = total_bound
+        self._has_more = False
+        self._counted: int | None = None
+        super().__init__(**kwargs)
+
+    def _count_statement(self) -> sa.Select:
+        matches = self._query_args["select"].options(lazyload("*")).order_by(None)
+        if self.total_bound is not None:
+            matches = matches.limit(self.total_bound + 1)
+        return sa.select(sa.func.count()).select_from(
+            matches.with_only_columns(Task.id).subquery())
 
     def _query_items(self) -> list:
-        select = self._query_args["select"].add_columns(sa.func.count().over())
-        select = select.limit(self.per_page).offset(self._query_offset)
+        count = self._count_statement().scalar_subquery()
+        select = self._query_args["select"].add_columns(count)
+        select = select.limit(self.per_page + 1).offset(self._query_offset)
         rows = self._query_args["session"].execute(select).all()
-        self._counted_total = rows[0][1] if rows else None
+        self._has_more = len(rows) > self.per_page
+        rows = rows[:self.per_page]
+        self._counted = rows[0][1] if rows else None
         return [row[0] for row in rows]
 
-    def _query_count(self) -> int:
-        if self._counted_total is not None:
-            return self._counted_total
-        return super()._query_count()  # past the last page no row carries the total
+    def _query_count(self) -> int | None:
+        counted = self._counted
+        if counted is None:  # past the last page no row carries the count
+            counted = self._query_args["session"].scalar(self._count_statement())
+        if self.total_bound is None or counted <= self.total_bound:
+            return counted
+        if self.items and not self._has_more:
+            return self._query_offset + len(self.items)  # the last page tells the total
+        return None
+
+    @property
+    def total_is_estimate(self) -> bool:
+        """True when more than `total_bound` tasks match and the exact total is unknown."""
+        return self.total is None
+
+    @property
+    def total_or_bound(self) -> int:
+        """The exact total, or the bound when more tasks match (what the API reports, with
+        `total_is_estimate`)."""
+        return self.total_bound if self.total is None else self.total
+
+    @property
+    def pages(self) -> int | None:
+        """The number of pages, or None when the total is beyond the bound."""
+        return None if self.total is None else super().pages
+
+    @property
+    def has_next(self) -> bool:
+        return self._has_more
+
+    def iter_pages(self, *, left_edge: int = 2, left_current: int = 2, right_current: int = 4,
+                   right_edge: int = 2):
+        """Page numbers for a pager, None for a gap. Without a known last page: the first
+        pages, those before this one, this one and the next."""
+        if self.pages is not None:
+            yield from super().iter_pages(left_edge=left_edge, left_current=left_current,
+                                          right_current=right_current, right_edge=right_edge)
+            return
+        last = self.page + 1 if self.has_next else self.page
+        left_end = min(1 + left_edge, last + 1)
+        yield from range(1, left_end)
+        middle = max(left_end, self.page - left_current)
+        if middle > left_end:
+            yield None
+        yield from range(middle, last + 1)
 
 
-def paginate_tasks(actor, filters: TaskFilters) -> Pagination:
-    """One page of matching tasks with the total count.
+def paginate_tasks(actor, filters: TaskFilters, total_bound: int | None = None) -> TaskPage:
+    """One page of matching tasks with the number of all matches, in one query.
 
-    One owner's tasks (a user's own list, or an admin's list narrowed to an owner) are an
-    index range: one query counts them and fetches the page. An admin's list across every
-    owner keeps two queries, because a window count would read and sort every task where the
-    separate count is an index-only scan and the page an index scan that stops at its LIMIT.
+    `total_bound` (the pages pass TASKS_TOTAL_BOUND) caps what is counted: beyond it the page's
+    `total` is None and `total_is_estimate` True. Without it the total is exact, which reads
+    every match (an admin's list: every task).
     """
-    query = filtered_tasks(actor, filters)
-    paging = dict(page=filters.page, per_page=filters.per_page, error_out=False,
-                  max_per_page=MAX_PER_PAGE)
-    if can(actor, "view_all_tasks") and filters.owner_id is None:
-        return db.paginate(query, **paging)
-    return CountedPage(select=query, session=db.session(), **paging)
+    return TaskPage(select=filtered_tasks(actor, filters), session=db.session(),
+                    page=filters.page, per_page=filters.per_page, error_out=False,
+                    max_per_page=MAX_PER_PAGE, total_bound=total_bound)

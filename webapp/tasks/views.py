@@ -127,14 +127,15 @@ def index():
     htmx requests from the filter bar, the sort and the pager get only the list fragment.
     """
     filters, filter_errors = list_filters()
-    pagination = paginate_tasks(current_user, filters)
-    if pagination.page > pagination.pages > 0:
-        # Past the last page (an old bookmark): show the last page and say so.
-        filter_errors["page"] = (
-            f"Page {pagination.page} is past the end; showing page {pagination.pages}."
-        )
-        filters = replace(filters, page=pagination.pages)
-        pagination = paginate_tasks(current_user, filters)
+    bound = current_app.config["TASKS_TOTAL_BOUND"]
+    pagination = paginate_tasks(current_user, filters, total_bound=bound)
+    if not pagination.items and pagination.page > 1 and pagination.total != 0:
+        # Past the last page (an old bookmark): show the last page and say so, or the first
+        # when there are more tasks than are counted (the last page is not known then).
+        last = pagination.pages or 1
+        filter_errors["page"] = f"Page {pagination.page} is past the end; showing page {last}."
+        filters = replace(filters, page=last)
+        pagination = paginate_tasks(current_user, filters, total_bound=bound)
     context = dict(
         tasks=pagination.items, pagination=pagination, filters=filters,
         filter_errors=filter_errors,
