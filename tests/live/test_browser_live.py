@@ -109,3 +109,39 @@ def test_page_polls_when_the_stream_never_gets_through(live_page, user, other_us
     expect(page.locator(f"#task-{task_id}")).to_be_visible(timeout=2000)
     expect(page.locator("#task-count")).to_have_text("1 task")
     expect(page.get_by_text("Not mine")).to_have_count(0)
+
+
+def test_task_page_follows_its_task_and_says_when_it_is_gone(live_page, user, elsewhere,
+                                                             app):
+    page = live_page
+    task_id = elsewhere.create(user, "Watch me")
+    browser_log_in(page, user)
+    page.goto(f"/tasks/{task_id}")
+    expect(page.locator("main")).to_have_attribute("data-live-state", "stream")
+
+    elsewhere.rename(user, task_id, "Watched and renamed")
+    expect(page.locator("#task-detail h1")).to_have_text("Watched and renamed", timeout=2000)
+
+    with app.app_context():
+        task_service.delete_task(db.session.get(User, user.id), task_id)
+        db.session.remove()
+    expect(page.get_by_text("This task was deleted or is no longer yours to see.")).to_be_visible(
+        timeout=2000)
+
+
+def test_filtered_list_drops_a_task_that_stops_matching(live_page, user, elsewhere, app):
+    page = live_page
+    staying = elsewhere.create(user, "Still pending")
+    leaving = elsewhere.create(user, "About to be done")
+    browser_log_in(page, user)
+    page.goto("/tasks?status=pending")
+    expect(page.locator("main")).to_have_attribute("data-live-state", "stream")
+    expect(page.locator("#task-count")).to_contain_text("2 tasks")
+
+    with app.app_context():
+        task_service.set_completed(db.session.get(User, user.id), leaving, True)
+        db.session.remove()
+
+    expect(page.locator(f"#task-{leaving}")).to_have_count(0, timeout=2000)
+    expect(page.locator(f"#task-{staying}")).to_be_visible()
+    expect(page.locator("#task-count")).to_contain_text("1 task")

@@ -5,6 +5,7 @@ end of a session on one instance ends its streams on the other."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -13,6 +14,7 @@ import time
 import pytest
 import redis
 import requests
+import websocket
 
 from .conftest import browser_session, form_post
 from .instances import Instances, require_postgres_and_redis
@@ -146,3 +148,23 @@ def test_logout_on_one_instance_ends_the_stream_on_the_other(cluster, make_user)
     assert time.monotonic() - started < HEARTBEAT + 1
     assert requests.get(second.url + "/live/events", cookies=on_second.cookies,
                         timeout=5).status_code == 401
+
+
+def test_websocket_on_one_instance_follows_changes_made_on_the_other(cluster, app, user):
+    """/api/ws under gunicorn's gevent worker (flask-sock takes over gunicorn's socket)."""
+    _, first, second = cluster
+    token = api_token(app, user)
+    ws = websocket.create_connection(second.url.replace("http://", "ws://") + "/api/ws",
+                                     header=[f"Authorization: Bearer {token}"], timeout=5)
+    session = browser_session(first.url, user)
+    try:
+        created = form_post(session, first.url, "/tasks", {"title": "Socket on B"}, htmx=True)
+        message = json.loads(ws.recv())
+    finally:
+        ws.close()
+    assert created.status_code == 201
+    assert (message["type"], message["task"]["title"]) == ("task.created", "Socket on B")
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(second.url.replace("http://", "ws://") + "/api/ws",
+                                    timeout=5)
+    assert refused.value.status_code == 401

@@ -35,6 +35,9 @@ class Viewer:
     role: str
     session_version: int | None = None  # streams opened by a browser session
     token_id: int | None = None  # streams opened with an API token
+    # Names the credentials beyond their ids (the token's hash, the account's creation time),
+    # so a shared check can never be about another row that got the same id.
+    credentials: str = ""
     is_active: bool = True
     is_authenticated: bool = True
 
@@ -46,7 +49,9 @@ class Viewer:
     def of(cls, user, token=None) -> Viewer:
         return cls(id=user.id, role=user.role,
                    session_version=None if token is not None else user.session_version,
-                   token_id=token.id if token is not None else None)
+                   token_id=token.id if token is not None else None,
+                   credentials=token.token_hash if token is not None
+                   else user.created_at.isoformat())
 
 
 @dataclass(frozen=True)
@@ -203,7 +208,8 @@ class Stream:
     @property
     def credentials_key(self) -> tuple:
         viewer = self.viewer
-        return (viewer.id, viewer.role, viewer.session_version, viewer.token_id)
+        return (viewer.id, viewer.role, viewer.session_version, viewer.token_id,
+                viewer.credentials)
 
 
 def parse_last_event_id(header: str | None, query: str | None) -> str | None:
