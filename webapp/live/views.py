@@ -25,7 +25,8 @@ from flask_login import current_user
 from ..errors import error_response
 from ..extensions import db
 from ..services.users import load_session_user
-from .bus import BusUnavailable
+from .bus import BusUnavailable, now_ms, position_at
+from .events import format_event_id
 from .streams import (
     HEARTBEAT,
     RESET,
@@ -165,12 +166,23 @@ def poll():
     return resp
 
 
+# How far back a page's stream starts before the page was rendered: the bus's ids come from
+# Redis's clock, and a page must not skip an event because this server's clock runs ahead.
+PAGE_POSITION_MARGIN_MS = 2000
+
+
+def page_position() -> str:
+    """Where a page rendered now starts its stream, from this server's clock (no Redis round
+    trip per page): a little in the past, so at worst it refreshes once for nothing."""
+    return format_event_id(position_at(now_ms() - PAGE_POSITION_MARGIN_MS))
+
+
 def live_settings() -> dict:
     """What a live page needs to connect (templates/_live.html)."""
     config = current_app.config
     return {
         "streams": config["LIVE_STREAMS"],
-        "position": live().bus.position() or "",
+        "position": page_position(),
         "stream_url": url_for("live.events"),
         "poll_url": url_for("live.poll"),
         "poll_ms": int(config["LIVE_POLL_SECONDS"] * 1000),
