@@ -162,6 +162,15 @@
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     const target = event.detail.target;
     if (!event.detail.shouldSwap || !target || target.id !== "task-list") return;
+    const source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    const busy = Array.from(target.querySelectorAll(".htmx-request")).some((el) => el !== source);
+    if (source && source.hasAttribute("data-live-refresh") && busy) {
+      // A row action (opening an edit, a save, a complete) is on its way: its answer would
+      // land in a row this refresh replaces. Refresh again once it is done.
+      event.detail.shouldSwap = false;
+      schedule(source);
+      return;
+    }
     const editing = Array.from(target.querySelectorAll("tr.editing"));
     const places = editing.map((row) => Array.prototype.indexOf.call(row.parentNode.children, row));
     const focus = focusedControl(target);

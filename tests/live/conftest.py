@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+import redis
 import requests
+
+from .instances import Instances, require_postgres_and_redis
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -61,3 +64,33 @@ def fresh_stream_counts(request):
             live.counter._leases.clear()
     with live.checks._lock:  # answers about user 1 or token 1 were about someone else
         live.checks._answers.clear()
+
+
+# The cross-instance tests share one pair of gunicorn instances (each takes seconds to start).
+CLUSTER_HEARTBEAT = 2.0
+
+
+@pytest.fixture(scope="session")
+def live_cluster(app, database_url):
+    """Two gunicorn instances (gunicorn.conf.py: gevent) sharing PostgreSQL and Redis, under
+    a key and channel prefix of this run's own: (instances, first, second)."""
+    redis_url = require_postgres_and_redis(database_url)
+    instances = Instances(database_url, redis_url, LIVE_HEARTBEAT_SECONDS=CLUSTER_HEARTBEAT,
+                          LIVE_STREAM_MAX_SECONDS=300.0)
+    try:
+        first, second = instances.start_many(2)
+        yield instances, first, second
+    finally:
+        instances.stop()
+
+
+@pytest.fixture
+def cluster(live_cluster):
+    """The shared instances; the stream places of the test's users are forgotten after it (the
+    suite empties the database and user ids start again at 1)."""
+    yield live_cluster
+    instances = live_cluster[0]
+    client = redis.Redis.from_url(instances.env["REDIS_URL"])
+    for key in client.scan_iter(f"{instances.prefix}:live:streams:*"):
+        client.delete(key)
+    client.close()

@@ -12,21 +12,10 @@ from playwright.sync_api import expect
 
 from tests.conftest import browser_log_in
 
-from .instances import Instances, require_postgres_and_redis
 from .sse import SSEClient
 
 pytestmark = pytest.mark.browser
 WITHIN = 2000  # ms: the promise
-
-
-@pytest.fixture(scope="module")
-def cluster(app, database_url):
-    redis_url = require_postgres_and_redis(database_url)
-    instances = Instances(database_url, redis_url, LIVE_STREAM_MAX_SECONDS=300.0)
-    try:
-        yield instances.start_many(2)
-    finally:
-        instances.stop()
 
 
 def open_page(browser, base: str, user, path: str):
@@ -42,7 +31,7 @@ def open_page(browser, base: str, user, path: str):
 
 def test_changes_on_instance_a_show_on_instance_b_within_two_seconds(
         cluster, browser, user, admin, make_user):
-    first, second = cluster
+    _, first, second = cluster
     outsider = make_user("outsider", display_name="Out Sider")
     contexts = []
     try:

@@ -12,39 +12,12 @@ import threading
 import time
 
 import pytest
-import redis
 import requests
 import websocket
 
+from .conftest import CLUSTER_HEARTBEAT as HEARTBEAT
 from .conftest import browser_session, form_post
-from .instances import Instances, require_postgres_and_redis
 from .sse import SSEClient
-
-HEARTBEAT = 2.0
-
-
-@pytest.fixture(scope="module")
-def cluster(app, database_url):
-    redis_url = require_postgres_and_redis(database_url)
-    instances = Instances(database_url, redis_url, LIVE_HEARTBEAT_SECONDS=HEARTBEAT,
-                          LIVE_STREAM_MAX_SECONDS=120.0)
-    try:
-        first, second = instances.start_many(2)
-        yield instances, first, second
-    finally:
-        instances.stop()
-
-
-@pytest.fixture(autouse=True)
-def fresh_stream_counts(cluster):
-    """The suite empties the database after each test and user ids start again at 1: forget
-    the stream places of the previous test's users too (their streams may still be closing)."""
-    yield
-    instances = cluster[0]
-    client = redis.Redis.from_url(instances.env["REDIS_URL"])
-    for key in client.scan_iter(f"{instances.prefix}:live:streams:*"):
-        client.delete(key)
-    client.close()
 
 
 def api_token(app, user) -> str:
