@@ -80,7 +80,7 @@ class SSEClient:
         block, self._buffer = self._buffer.split("\n\n", 1)
         return parse(block)
 
-    def events(self, count: int, timeout: float = 5.0, skip=("ready",)) -> list[Message]:
+    def events(self, count: int, timeout: float = 10.0, skip=("ready",)) -> list[Message]:
         """The next `count` events, skipping comments, retry lines and `skip` event names."""
         found: list[Message] = []
         deadline = time.monotonic() + timeout
