@@ -19,6 +19,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HOST=0.0.0.0 \
     PORT=8000
 WORKDIR /app
+# libmagic: attachments' types are detected from their content (python-magic).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libmagic1=1:5.44-3 \
+ && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 COPY webapp/ webapp/
@@ -28,7 +32,7 @@ COPY migrations/ migrations/
 COPY wsgi.py gunicorn.conf.py ./
 COPY --from=assets /build/vendor/ static/vendor/
 RUN useradd --system --uid 10001 --no-create-home taskdeck \
- && mkdir -p instance && chown taskdeck instance
+ && mkdir -p instance/attachments && chown -R taskdeck instance
 USER 10001
 EXPOSE 8000
 # The same command as `make serve` (migrations run as a separate step: see compose.yaml).

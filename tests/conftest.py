@@ -99,10 +99,12 @@ def database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
-    """The application, its schema built by the Alembic migrations."""
+def app(database_url, tmp_path_factory):
+    """The application, its schema built by the Alembic migrations. Attachments go to a
+    folder of the test run (tests/attachments/ give each test a storage of its own)."""
     reset_database(database_url)
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url,
+                     ATTACHMENTS_DIR=str(tmp_path_factory.mktemp("attachments")))
     with app.app_context():
         upgrade()
     yield app
@@ -131,13 +133,14 @@ def clean_tables(request):
 
 
 @pytest.fixture
-def make_app():
+def make_app(tmp_path_factory):
     """Build extra apps with their own settings; the shared Flask-Limiter, which each app
     re-initialises, is put back as it was afterwards."""
     saved = dict(vars(limiter))
     apps = []
 
     def _make_app(**overrides):
+        overrides.setdefault("ATTACHMENTS_DIR", str(tmp_path_factory.mktemp("attachments")))
         apps.append(create_app(TestConfig, **{"WTF_CSRF_ENABLED": False, **overrides}))
         return apps[-1]
 

@@ -16,7 +16,7 @@ OWN = SimpleNamespace(owner_id=1)
 OTHERS = SimpleNamespace(owner_id=2)
 
 
-@pytest.mark.parametrize("action", ["view", "update", "delete"])
+@pytest.mark.parametrize("action", ["view", "update", "delete", "comment", "attach"])
 @pytest.mark.parametrize("who,task,allowed", [
     (person("user"), OWN, True),
     (person("user"), OTHERS, False),
@@ -37,3 +37,21 @@ def test_only_admins_have_global_powers(action):
 def test_unknown_action_is_a_programming_error():
     with pytest.raises(ValueError):
         can(person("admin"), "launch_rockets")
+
+
+MINE = SimpleNamespace(author_id=1)
+THEIRS = SimpleNamespace(author_id=2)
+
+
+@pytest.mark.parametrize("who,comment,action,allowed", [
+    (person("user"), MINE, "edit_comment", True),
+    (person("user"), MINE, "delete_comment", True),
+    (person("user"), THEIRS, "edit_comment", False),
+    (person("user"), THEIRS, "delete_comment", False),
+    (person("admin", ident=9), THEIRS, "edit_comment", False),
+    (person("admin", ident=9), THEIRS, "delete_comment", True),
+    (person("user", active=False), MINE, "edit_comment", False),
+    (None, MINE, "delete_comment", False),
+])
+def test_comment_actions(who, comment, action, allowed):
+    assert can(who, action, comment) is allowed

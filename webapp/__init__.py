@@ -109,8 +109,10 @@ def register_blueprints(app: Flask) -> None:
     from .account.views import bp as account_bp
     from .admin.views import bp as admin_bp
     from .api import register_api
+    from .attachments.views import bp as attachments_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
+    from .comments.views import bp as comments_bp
     from .dashboard.views import bp as dashboard_bp
     from .enrichment.views import bp as enrichment_bp
     from .main.views import bp as main_bp
@@ -119,6 +121,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(tasks_bp)
+    app.register_blueprint(attachments_bp)
+    app.register_blueprint(comments_bp)
     app.register_blueprint(enrichment_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(admin_bp)
@@ -128,6 +132,12 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from .markdown import render_markdown
     from .models import PRIORITY_LABELS, STATUS_LABELS
+    from .services.attachments import human_size
+    from .services.permissions import can
 
-    app.jinja_env.globals.update(status_labels=STATUS_LABELS, priority_labels=PRIORITY_LABELS)
+    # `can` lets a template show only the actions the service would allow.
+    app.jinja_env.globals.update(status_labels=STATUS_LABELS, priority_labels=PRIORITY_LABELS,
+                                 can=can)
+    app.jinja_env.filters.update(markdown=render_markdown, human_size=human_size)

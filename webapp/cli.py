@@ -1,5 +1,5 @@
-"""Command-line tools: `flask --app wsgi users create ...`, `flask --app wsgi demo seed` and
-`flask --app wsgi tokens create ...`."""
+"""Command-line tools: `flask --app wsgi users create ...`, `flask --app wsgi demo seed`,
+`flask --app wsgi tokens create ...` and `flask --app wsgi attachments gc`."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from flask.cli import AppGroup
 from .extensions import db
 from .logging import send_console_logs_to_stderr
 from .models import PRIORITIES, StatusChange, Task, User, utcnow
+from .services import attachments as attachment_service
 from .services import tasks as task_service
 from .services import tokens as token_service
 from .services import users as user_service
-from .services.errors import Invalid
+from .services.errors import Invalid, StorageUnavailable
 from .services.passwords import hash_password
 
 # Each group first moves log lines to stderr, so stdout carries only what the command prints.
@@ -26,6 +27,8 @@ users_cli = AppGroup("users", help="Manage accounts.", callback=send_console_log
 demo_cli = AppGroup("demo", help="Demo data for trying Taskdeck out.",
                     callback=send_console_logs_to_stderr)
 tokens_cli = AppGroup("tokens", help="Personal API tokens.", callback=send_console_logs_to_stderr)
+attachments_cli = AppGroup("attachments", help="Files attached to tasks.",
+                           callback=send_console_logs_to_stderr)
 
 # (username, display name, email, password, role)
 DEMO_ACCOUNTS = [
@@ -250,7 +253,37 @@ def bulk_command(user_count, tasks_per_user, seed):
                f"in {time.monotonic() - started:.1f} s. Password for all: {BULK_PASSWORD}")
 
 
+@attachments_cli.command("gc")
+@click.option("--min-age", "min_age_minutes", type=click.IntRange(0, 10**6), default=60,
+              show_default=True,
+              help="Keep objects younger than this many minutes (an upload in progress "
+                   "stores its files a moment before their rows).")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+def attachments_gc_command(min_age_minutes, dry_run):
+    """Remove stored files that no attachment refers to, and list them."""
+    try:
+        report = attachment_service.collect_garbage(
+            timedelta(minutes=min_age_minutes), dry_run=dry_run
+        )
+    except StorageUnavailable as error:
+        raise click.ClickException(error.message) from None
+    verb = "Would remove" if dry_run else "Removed"
+    for key, size in report.removed:
+        click.echo(f"{verb} {key} ({attachment_service.human_size(size)})")
+    total = sum(size for _, size in report.removed)
+    click.echo(
+        f"{verb} {len(report.removed)} unreferenced object(s), "
+        f"{attachment_service.human_size(total)}; kept {report.referenced} in use and "
+        f"{report.kept_recent} younger than {min_age_minutes} min."
+    )
+    if report.failed:
+        raise click.ClickException(
+            f"Could not remove {len(report.failed)} object(s): {', '.join(report.failed)}"
+        )
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(attachments_cli)

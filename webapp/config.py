@@ -195,6 +195,23 @@ class Config:
     # Sent as the SSE `retry:` field: how long a client waits before reconnecting.
     LIVE_RETRY_MS = int(os.environ.get("LIVE_RETRY_MS", 2000))
 
+    # Attachments (webapp/services/attachments.py, webapp/services/storage.py): a folder under
+    # instance/ unless ATTACHMENTS_S3_BUCKET names a bucket of any S3-compatible store.
+    ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+    ATTACHMENT_MAX_FILES = int(os.environ.get("ATTACHMENT_MAX_FILES", 20))
+    ATTACHMENT_QUOTA_BYTES = int(os.environ.get("ATTACHMENT_QUOTA_BYTES", 200 * 1024 * 1024))
+    ATTACHMENTS_DIR = os.environ.get("ATTACHMENTS_DIR") or str(INSTANCE_DIR / "attachments")
+    ATTACHMENTS_S3_BUCKET = os.environ.get("ATTACHMENTS_S3_BUCKET") or None
+    ATTACHMENTS_S3_PREFIX = os.environ.get("ATTACHMENTS_S3_PREFIX", "")
+    ATTACHMENTS_S3_ENDPOINT_URL = os.environ.get("ATTACHMENTS_S3_ENDPOINT_URL") or None
+    ATTACHMENTS_S3_REGION = os.environ.get("ATTACHMENTS_S3_REGION") or None
+    # Unset: boto3's usual chain (AWS_* variables, shared files, an instance role).
+    ATTACHMENTS_S3_ACCESS_KEY_ID = os.environ.get("ATTACHMENTS_S3_ACCESS_KEY_ID") or None
+    ATTACHMENTS_S3_SECRET_ACCESS_KEY = os.environ.get("ATTACHMENTS_S3_SECRET_ACCESS_KEY") or None
+    ATTACHMENTS_S3_ADDRESSING_STYLE = os.environ.get("ATTACHMENTS_S3_ADDRESSING_STYLE") or None
+    ATTACHMENTS_S3_CONNECT_TIMEOUT = float(os.environ.get("ATTACHMENTS_S3_CONNECT_TIMEOUT", 3))
+    ATTACHMENTS_S3_READ_TIMEOUT = float(os.environ.get("ATTACHMENTS_S3_READ_TIMEOUT", 30))
+    ATTACHMENTS_S3_MAX_ATTEMPTS = int(os.environ.get("ATTACHMENTS_S3_MAX_ATTEMPTS", 3))
     # Prometheus metrics at /metrics (webapp/metrics.py): off unless switched on, and then
     # only for requests that send `Authorization: Bearer <METRICS_TOKEN>`.
     METRICS_ENABLED = env_flag("METRICS_ENABLED", False)
@@ -226,7 +243,9 @@ class TestConfig(Config):
     # that need longer streams set their own).
     LIVE_STREAM_MAX_SECONDS = 0.25
     LIVE_KEY_PREFIX = "taskdeck-test"
-
+    # Tests give each test its own storage (tests/attachments/conftest.py).
+    ATTACHMENTS_DIR = None
+    ATTACHMENTS_S3_BUCKET = None
     METRICS_ENABLED = False  # tests that need /metrics switch it on with a token
 
 

@@ -14,7 +14,16 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from .extensions import db, login_manager
 from .htmx import wants_fragment
 from .logging import current_request_id
-from .services.errors import AlreadySubmitted, Conflict, Forbidden, Invalid, NotFound
+from .services.errors import (
+    AlreadySubmitted,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    QuotaExceeded,
+    StorageUnavailable,
+    TooLarge,
+)
 
 API_PREFIX = "/api"
 
@@ -62,6 +71,19 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AlreadySubmitted)
     def already_submitted(error: AlreadySubmitted):
         return error_response(409, error.message, "already_submitted")
+
+    @app.errorhandler(TooLarge)
+    def too_large(error: TooLarge):
+        return error_response(413, error.message, "too_large")
+
+    @app.errorhandler(QuotaExceeded)
+    def quota_exceeded(error: QuotaExceeded):
+        return error_response(413, error.message, "quota_exceeded")
+
+    @app.errorhandler(StorageUnavailable)
+    def storage_unavailable(error: StorageUnavailable):
+        resp, status = error_response(503, error.message, "storage_unavailable")
+        return resp, status, {"Retry-After": "5"}
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):

@@ -122,6 +122,12 @@ class Task(TimestampMixin, db.Model):
     status_changes: Mapped[list[StatusChange]] = relationship(
         back_populates="task", order_by="StatusChange.changed_at", passive_deletes=True
     )
+    # Rows go with the task (ON DELETE CASCADE); the stored files are removed by the service
+    # that deletes the task (services.attachments.remove_stored_files).
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="task", passive_deletes=True
+    )
+    comments: Mapped[list[Comment]] = relationship(back_populates="task", passive_deletes=True)
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -226,3 +232,74 @@ class AuditEvent(db.Model):
     changes: Mapped[dict | None] = mapped_column(sa.JSON)
 
     actor: Mapped[User | None] = relationship()
+
+
+class Attachment(db.Model):
+    """A file on a task. The bytes live in the attachment storage (a folder or an S3 bucket)
+    under `storage_key`, a random name that never comes from the client."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False
+    )
+    # Whose quota the file counts against; kept (NULL) if that account is ever removed.
+    uploader_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # The client's name, neutralised (services.attachments.safe_filename): shown and offered
+    # as the download name only.
+    filename: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    # Detected from the content, never taken from the name or the client's claim.
+    content_type: Mapped[str] = mapped_column(sa.String(127), nullable=False)
+    size: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    storage_key: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    # A small preview made by the server for raster images (PNG, JPEG, GIF, WebP) only.
+    thumbnail_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+
+    task: Mapped[Task] = relationship(back_populates="attachments")
+    uploader: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.text("size >= 0"), name="size"),
+        # A task's files in upload order; a user's total for the quota.
+        sa.Index("ix_attachments_task_id_created_at", "task_id", "created_at"),
+        sa.Index("ix_attachments_uploader_id", "uploader_id"),
+    )
+
+
+class Comment(db.Model):
+    """A comment on a task, shown in the task's timeline with its status changes."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False
+    )
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # Markdown as typed; rendered (and sanitised) only when shown.
+    body: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    # Set by each edit of the body; a comment with one is shown as edited.
+    edited_at: Mapped[datetime | None]
+
+    task: Mapped[Task] = relationship(back_populates="comments")
+    author: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        sa.Index("ix_comments_task_id_created_at", "task_id", "created_at"),
+        sa.Index("ix_comments_author_id", "author_id"),
+    )
+
+    @property
+    def is_edited(self) -> bool:
+        return self.edited_at is not None
+
+    @property
+    def updated_at(self) -> datetime:
+        """When the body last changed (its creation when never edited)."""
+        return self.edited_at or self.created_at

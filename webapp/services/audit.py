@@ -11,6 +11,10 @@ JSON log line (logger "webapp.audit"). Actions, as stored in `AuditEvent.action`
 - user.create (registration or CLI), user.role_change (changes {"role": [old, new]}),
   user.activate, user.deactivate
 - token.create, token.revoke (target the ApiToken; never the token itself)
+- attachment.create, attachment.delete (changes: task_id, filename, size; the file's
+  content never)
+- comment.create, comment.update, comment.delete (changes: task_id; the text never, it
+  stays on the comment)
 
 The source IP is not read from the request here (services do not know about HTTP): the web
 layer binds it for the duration of a request with `bind_source_ip()` (see webapp.logging);
@@ -32,7 +36,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, joinedload
 
 from ..extensions import db
-from ..models import ApiToken, AuditEvent, Task, User
+from ..models import ApiToken, Attachment, AuditEvent, Comment, Task, User
 from .errors import Forbidden
 from .permissions import can
 from .text import parse_date, parse_positive_int
@@ -42,8 +46,11 @@ ACTIONS = (
     "auth.login", "auth.login_failed", "auth.logout", "auth.password_change",
     "user.create", "user.role_change", "user.activate", "user.deactivate",
     "token.create", "token.revoke",
+    "attachment.create", "attachment.delete",
+    "comment.create", "comment.update", "comment.delete",
 )
-TARGET_TYPES = {Task: "task", User: "user", ApiToken: "token"}
+TARGET_TYPES = {Task: "task", User: "user", ApiToken: "token", Attachment: "attachment",
+                Comment: "comment"}
 MAX_PAGE = 1_000_000
 PER_PAGE = 50
 

@@ -52,3 +52,31 @@ class AlreadySubmitted(ServiceError):
         super().__init__(message)
         self.result = result
         self.message = message
+
+
+class TooLarge(ServiceError):
+    """A file is over the size limit (ATTACHMENT_MAX_BYTES); nothing was stored."""
+
+    def __init__(self, message: str, limit: int):
+        super().__init__(message)
+        self.message = message
+        self.limit = limit
+
+
+class QuotaExceeded(ServiceError):
+    """The upload would take the uploader past their storage quota; nothing was stored."""
+
+    def __init__(self, message: str, used: int, quota: int):
+        super().__init__(message)
+        self.message = message
+        self.used = used
+        self.quota = quota
+
+
+class StorageUnavailable(ServiceError):
+    """The attachment storage failed (disk full, S3 unreachable...); nothing was changed."""
+
+    def __init__(self, message: str = "File storage is unavailable right now. "
+                 "Nothing was saved; try again in a moment."):
+        super().__init__(message)
+        self.message = message

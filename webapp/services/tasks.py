@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import PRIORITIES, STATUSES, StatusChange, Task, User, utcnow
-from . import audit, enrichment
+from . import attachments, audit, enrichment
 from .enrichment.github import normalise_repo
 from .errors import AlreadySubmitted, Conflict, Forbidden, Invalid, NotFound
 from .permissions import can
@@ -225,11 +225,18 @@ def toggle_task(actor: User, task_id: int) -> Task:
 
 
 def delete_task(actor: User, task_id: int) -> Task:
-    """Delete a task the actor may delete; returns the (now detached) task."""
+    """Delete a task the actor may delete, with its comments and files; returns the (now
+    detached) task.
+
+    The rows go in the task's transaction (ON DELETE CASCADE); the stored files are removed
+    once it has committed, so a failed delete never loses a file that is still referred to.
+    """
     task = get_task_for(actor, task_id, "delete")
+    stored_keys = attachments.stored_keys_of_tasks([task.id])
     audit.record(actor, "task.delete", task, {"title": task.title})
     db.session.delete(task)
     db.session.commit()
+    attachments.remove_stored_files(stored_keys)
     return task
 
 

@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from ..comments.forms import CommentForm
 from ..forms_util import copy_errors_to_form
 from ..htmx import (
     TASKS_CHANGED_TRIGGER,
@@ -33,6 +34,8 @@ from ..htmx import (
     wants_fragment,
 )
 from ..models import Task, utcnow
+from ..services import attachments as attachment_service
+from ..services import comments as comment_service
 from ..services import tasks as task_service
 from ..services.errors import AlreadySubmitted, Conflict, Invalid
 from ..services.export import tasks_csv
@@ -210,10 +213,19 @@ def new():
 
 @bp.get("/<int:task_id>")
 def detail(task_id: int):
-    """One task with its history."""
+    """One task with its files and its timeline (status changes and comments)."""
     task = task_service.get_task_for(current_user, task_id)
-    history = task_service.task_history(task)
-    return render_template("tasks/detail.html", task=task, history=history)
+    return render_task_page(task)
+
+
+def render_task_page(task: Task, status: int = 200, **context):
+    """The task's page. The attachment and comment views pass their form (with its errors)
+    when they show the page again after a refused post without JavaScript."""
+    context.setdefault("attachments", attachment_service.attachments_of_task(task))
+    context.setdefault("upload_error", None)
+    context.setdefault("timeline", comment_service.task_timeline(task))
+    context.setdefault("comment_form", CommentForm(formdata=None))
+    return make_response(render_template("tasks/detail.html", task=task, **context), status)
 
 
 @bp.get("/<int:task_id>/row")
