@@ -61,7 +61,7 @@ def test_admin_sees_every_account_with_counts_and_last_login(admin_client, admin
     assert "<td>1</td><td>0</td><td>1</td>" in alice_row
     assert "never" in alice_row
     admin_row = html.split(f'id="user-{admin.id}"')[1].split("</tr>")[0]
-    assert "UTC</time>" in admin_row  # the admin logged in
+    assert '<span class="zone">UTC</span></time>' in admin_row  # the admin logged in
 
 
 def test_admin_promotes_a_user(admin_client, user):

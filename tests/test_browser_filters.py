@@ -45,9 +45,11 @@ def test_user_search_updates_the_list_and_the_url_as_they_type(page, user, mixed
 def test_user_filter_change_updates_the_list_and_back_restores_it(page, user, mixed):
     log_in(page, user)
     page.wait_for_load_state("networkidle")
+    bar(page).get_by_role("button", name="Filters").click()  # the form opens on demand
     bar(page).get_by_label("Priority").select_option("high")
     expect(page.locator("#task-count")).to_have_text("4 tasks match the filters")
     expect(page).to_have_url(re.compile(r"/tasks\?priority=high$"))
+    expect(page.locator(".chips")).to_contain_text("Priority: High")
     bar(page).get_by_label("Status").select_option("completed")
     expect(page.locator("#task-count")).to_have_text("0 tasks match the filters")
     expect(page.locator("#empty-state")).to_contain_text("No tasks match these filters.")

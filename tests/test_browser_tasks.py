@@ -59,24 +59,23 @@ def test_user_manages_a_task_from_register_to_logout(page):
 
     # Complete it: only the row changes.
     row.get_by_role("button", name="Complete Buy birthday cake").click()
-    expect(row.locator(".badge.status-completed")).to_have_text("Completed")
+    expect(row.locator("select[name=status]")).to_have_value("completed")
     assert_no_page_load(page)
 
-    # Edit it inline.
-    row.get_by_role("link", name="Edit").click()
+    # Edit it inline (the whole form, one click away).
+    row.get_by_role("link", name="Edit Buy birthday cake").click()
     editing = page.locator("tr.editing")
     editing.get_by_label("Title").fill("Buy chocolate cake")
     editing.get_by_label("Priority").select_option("high")
     editing.get_by_role("button", name="Save").click()
     edited = page.locator("#task-rows tr", has_text="Buy chocolate cake")
-    expect(edited.locator(".badge.priority-high")).to_have_text("High")
+    expect(edited.locator("select[name=priority]")).to_have_value("high")
     assert_no_page_load(page)
 
-    # Delete it after confirming.
-    page.once("dialog", lambda dialog: dialog.accept())
-    edited.get_by_role("link", name="Delete").click()
+    # Delete it: gone at once, with Undo offered instead of a question.
+    edited.get_by_role("link", name="Delete Buy chocolate cake").click()
     expect(page.locator("#task-rows tr")).to_have_count(0)
-    expect(page.locator("#flash")).to_contain_text("Deleted “Buy chocolate cake”.")
+    expect(page.locator("#undo")).to_contain_text("Deleted “Buy chocolate cake”.")
     assert_no_page_load(page)
 
     page.get_by_role("button", name="Log out").click()
@@ -85,13 +84,15 @@ def test_user_manages_a_task_from_register_to_logout(page):
     expect(page).to_have_url(re.compile(r"/auth/login\?next="))
 
 
-def test_dismissing_the_delete_confirmation_keeps_the_task(page):
+def test_undoing_a_delete_keeps_the_task(page):
     register_and_log_in(page, "carla")
     page.locator("#quick-title").fill("Keep me")
     page.get_by_role("button", name="Add task").click()
     row = page.locator("#task-rows tr", has_text="Keep me")
     expect(row).to_be_visible()
-    page.once("dialog", lambda dialog: dialog.dismiss())
-    row.get_by_role("link", name="Delete").click()
+    row.get_by_role("link", name="Delete Keep me").click()
+    expect(row).to_have_count(0)
+    page.locator("#undo").get_by_role("button", name="Undo").click()
+    expect(page.locator("#task-rows tr", has_text="Keep me")).to_be_visible()
     page.reload()
     expect(page.locator("#task-rows tr", has_text="Keep me")).to_be_visible()

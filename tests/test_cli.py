@@ -45,7 +45,7 @@ def test_demo_seed_loads_every_status_and_priority_once(app):
         assert {p for _, p in pairs} == set(PRIORITIES)
         # The second run added nothing: every account has exactly one set of demo tasks.
         total = db.session.scalar(sa.select(sa.func.count()).select_from(Task))
-        assert total == len(DEMO_ACCOUNTS) * len(DEMO_TASKS)
+        assert total == sum(len(tasks) for tasks in DEMO_TASKS.values())
 
 
 def test_demo_seed_refuses_production(app):
@@ -77,3 +77,23 @@ def test_demo_seed_spreads_tasks_over_past_weeks_with_history(app):
         assert [(old, new) for old, new, _ in steps] == [
             (None, "pending"), ("pending", "completed")]
         assert steps[1][2] == completed[0].completed_at
+
+
+def test_demo_data_differs_per_account_and_fills_every_board_column(app):
+    from webapp.models import Label
+
+    assert app.test_cli_runner().invoke(args=["demo", "seed", "--quiet"]).exit_code == 0
+    with app.app_context():
+        titles = {}
+        for user in db.session.scalars(sa.select(User)):
+            tasks = db.session.scalars(sa.select(Task).where(Task.owner_id == user.id)).all()
+            titles[user.username] = {t.title for t in tasks}
+            assert {t.status for t in tasks} == set(STATUSES), user.username
+            assert any(t.labels for t in tasks), user.username
+            assert len({t.due_date for t in tasks}) >= 4, user.username
+            assert all(label.owner_id == user.id for t in tasks for label in t.labels)
+        accounts = list(titles)
+        for n, first in enumerate(accounts):
+            for second in accounts[n + 1:]:
+                assert not titles[first] & titles[second], (first, second)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Label)) >= 12

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import login
-from tests.test_task_filters import expected_order
+from tests.test_task_filters import expected_page_order
 from webapp.cli import DEMO_ACCOUNTS
 from webapp.extensions import db
 from webapp.models import Task, User, utcnow
@@ -65,7 +65,7 @@ def test_demo_data_every_filter_and_sort_gives_the_right_rows(client, demo, who)
         for sort in ("created", "updated", "due", "priority", "title", "status"):
             for order in ("asc", "desc"):
                 query = {**params, "sort": sort, "order": order, "per_page": 10}
-                expected = expected_order(matching, sort, order)
+                expected = expected_page_order(matching, sort, order)
                 pages = max(1, -(-len(expected) // 10))
                 got = []
                 for page in range(1, pages + 1):

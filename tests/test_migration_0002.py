@@ -65,7 +65,7 @@ def test_downgrade_drops_the_indexes(at_0001):
         assert not names & index_names(table)
 
 
-def test_upgrade_backfills_history_of_tasks_without_one(at_0001, user):
+def test_upgrade_backfills_history_of_tasks_without_one(user, at_0001):
     created = datetime(2026, 3, 1, 9, 30)
     done = datetime(2026, 3, 4, 17, 0)
     open_id = insert_task(user.id, "open", "in-progress", created)
@@ -90,7 +90,7 @@ def test_upgrade_backfills_history_of_tasks_without_one(at_0001, user):
     assert history(kept_id) == [(None, "pending", user.id, created)]
 
 
-def test_backfill_feeds_the_dashboard_completions(at_0001, user):
+def test_backfill_feeds_the_dashboard_completions(user, at_0001):
     from webapp.models import User
     from webapp.services.stats import Period, completions
 

@@ -28,7 +28,7 @@ def at_0003(ctx):
         upgrade()
 
 
-def test_upgrade_folds_and_indexes_the_tasks_already_there(at_0003, user):
+def test_upgrade_folds_and_indexes_the_tasks_already_there(user, at_0003):
     titles = ["Straße fegen", "ÉCOLE anrufen", "plain words"]
     ids = [insert_task(user.id, title, "pending", datetime(2026, 1, 1)) for title in titles]
     db.session.commit()

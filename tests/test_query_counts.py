@@ -118,4 +118,7 @@ def test_a_list_counts_and_fetches_its_page_in_one_query(app, client, user, othe
     assert ("60 tasks" if who == "admin" else "30 tasks") in resp.get_data(as_text=True)
     on_tasks = [s for s in statements if "FROM tasks" in s]
     assert len(on_tasks) == 1 and "count(*)" in on_tasks[0].lower()
-    assert len(statements) == 2  # the session's user, and the page with its total
+    # The session's user, the page with its total, and the labels of the page's rows (one
+    # query for all of them, whatever their number).
+    assert len(statements) == 3
+    assert "task_labels.task_id IN" in statements[2]

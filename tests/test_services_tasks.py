@@ -1,10 +1,12 @@
 """Task services without HTTP: rules for creating, editing, completing and deleting."""
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import StatusChange, Task, User
+from webapp.models import StatusChange, Task, User, utcnow
 from webapp.services import tasks as task_service
 from webapp.services.errors import Conflict, Forbidden, Invalid, NotFound
 from webapp.services.tasks import TaskData
@@ -120,7 +122,11 @@ def test_visible_tasks_are_scoped_to_owner_unless_admin(ctx, user, other_user, a
     assert sorted(t.title for t in everything) == ["mine", "theirs"]
 
 
-def test_deleting_a_task_removes_its_history(ctx, user):
+def test_purging_a_deleted_task_removes_its_history(ctx, user):
     task = task_service.create_task(actor(user), TaskData(title="t"))
     task_service.delete_task(actor(user), task.id)
+    # In the bin the history stays (Undo brings it back); the purge takes it with the task.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StatusChange)) == 1
+    later = utcnow() + task_service.DELETED_RETENTION + timedelta(minutes=1)
+    assert task_service.purge_deleted_tasks(now=later) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StatusChange)) == 0

@@ -185,8 +185,12 @@ def test_bad_filter_value_is_left_out_with_a_message(args, bad_param):
 def test_filters_parse_from_their_own_query_params():
     filters = TaskFilters(status="in-progress", priority="low", owner_id=7, q="a b&c",
                           created_from=date(2026, 1, 1), created_to=date(2026, 2, 1),
-                          due="week", sort="title", order="asc", page=3, per_page=50)
+                          due="week", sort="title", order="desc", page=3, per_page=50)
     assert parse_task_filters(filters.query_params()) == (filters, {})
+    # A sort's usual direction is left out of the URL: one address for one view.
+    usual = TaskFilters(sort="title")
+    assert usual.query_params() == {"sort": "title"}
+    assert parse_task_filters({"sort": "title", "order": "asc"}) == (usual, {})
 
 
 def test_query_params_leave_defaults_out_and_apply_changes():
@@ -220,6 +224,16 @@ def expected_order(rows: list[dict], sort: str, order: str) -> list[int]:
     ordered = sorted(dated, key=lambda r: (key(r), r["id"]), reverse=reverse)
     undated.sort(key=lambda r: r["id"], reverse=reverse)
     return [r["id"] for r in ordered + undated]
+
+
+def expected_page_order(rows: list[dict], sort: str, order: str) -> list[int]:
+    """The list page's order: open tasks first, then completed ones, each in the sort's
+    order; sorted by status, the status decides."""
+    if sort == "status":
+        return expected_order(rows, sort, order)
+    open_rows = [r for r in rows if r["status"] != "completed"]
+    done = [r for r in rows if r["status"] == "completed"]
+    return expected_order(open_rows, sort, order) + expected_order(done, sort, order)
 
 
 def test_thousand_tasks_give_the_right_rows_for_every_filter_sort_and_page(ctx, user):

@@ -74,11 +74,11 @@ def test_user_chooses_the_page_size(user_client, thirty):
 
 def test_pager_links_keep_every_filter(user_client, thirty):
     html = user_client.get(
-        "/tasks?priority=low&q=task&sort=title&order=asc&per_page=5&page=2").get_data(as_text=True)
-    links = set(re.findall(r'href="(/tasks\?[^"]*page=\d[^"]*)"', html))
+        "/tasks?priority=low&q=task&sort=title&order=desc&per_page=5&page=2").get_data(as_text=True)
+    links = set(re.findall(r'href="(/tasks\?[^"]*[?&;]page=\d[^"]*)"', html))
     assert links
     for link in links:
-        for part in ("priority=low", "q=task", "sort=title", "order=asc", "per_page=5"):
+        for part in ("priority=low", "q=task", "sort=title", "order=desc", "per_page=5"):
             assert part in link
 
 
@@ -104,14 +104,14 @@ def test_new_user_sees_the_empty_list_invitation(user_client):
 
 def test_filter_bar_shows_the_current_values(user_client):
     html = user_client.get(
-        "/tasks?status=completed&due=week&q=milk&created_from=2026-01-02&sort=due&order=asc"
+        "/tasks?status=completed&due=week&q=milk&created_from=2026-01-02&sort=due&order=desc"
     ).get_data(as_text=True)
     assert '<option value="completed" selected>' in html
     assert '<option value="week" selected>' in html
     assert 'name="q" value="milk"' in html
     assert 'name="created_from" class="filter-date" value="2026-01-02"' in html
     assert '<option value="due" selected>' in html
-    assert '<option value="asc" selected>' in html
+    assert '<option value="desc" selected>' in html
 
 
 def test_user_filtering_by_another_owner_sees_none_of_their_tasks(user_client, other_user,

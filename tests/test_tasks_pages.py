@@ -170,7 +170,11 @@ def test_delete_asks_for_confirmation_then_deletes(user_client, user, make_task,
     assert count_tasks(app) == 1
     resp = user_client.form_post(f"/tasks/{task_id}/delete")
     assert resp.status_code == 303 and resp.headers["Location"] == "/tasks"
-    assert count_tasks(app) == 0
+    # Gone from the list at once; the next page offers Undo (tests/test_undo_delete.py).
+    html = user_client.get("/tasks").get_data(as_text=True)
+    assert "Doomed" in html and f'action="/tasks/{task_id}/restore"' in html
+    assert f'id="task-{task_id}"' not in html
+    assert user_client.get(f"/tasks/{task_id}").status_code == 404
 
 
 def test_unknown_task_is_404_page(user_client):

@@ -58,6 +58,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from .live import init_live
 
     init_live(app)  # after the blueprints: its session hooks need the models, its bus the config
+    from .templating import register_template_helpers
+
     register_template_helpers(app)
     from .errors import register_error_handlers
 
@@ -115,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     from .comments.views import bp as comments_bp
     from .dashboard.views import bp as dashboard_bp
     from .enrichment.views import bp as enrichment_bp
+    from .labels.views import bp as labels_bp
     from .main.views import bp as main_bp
     from .tasks.views import bp as tasks_bp
 
@@ -124,20 +127,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(attachments_bp)
     app.register_blueprint(comments_bp)
     app.register_blueprint(enrichment_bp)
+    app.register_blueprint(labels_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(account_bp)
     register_api(app)
     app.register_blueprint(audit_bp)
 
-
-def register_template_helpers(app: Flask) -> None:
-    from .markdown import render_markdown
-    from .models import PRIORITY_LABELS, STATUS_LABELS
-    from .services.attachments import human_size
-    from .services.permissions import can
-
-    # `can` lets a template show only the actions the service would allow.
-    app.jinja_env.globals.update(status_labels=STATUS_LABELS, priority_labels=PRIORITY_LABELS,
-                                 can=can)
-    app.jinja_env.filters.update(markdown=render_markdown, human_size=human_size)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from datetime import timedelta
@@ -11,6 +12,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .extensions import db
 from .logging import send_console_logs_to_stderr
@@ -29,6 +31,7 @@ demo_cli = AppGroup("demo", help="Demo data for trying Taskdeck out.",
 tokens_cli = AppGroup("tokens", help="Personal API tokens.", callback=send_console_logs_to_stderr)
 attachments_cli = AppGroup("attachments", help="Files attached to tasks.",
                            callback=send_console_logs_to_stderr)
+tasks_cli = AppGroup("tasks", help="Housekeeping of tasks.", callback=send_console_logs_to_stderr)
 
 # (username, display name, email, password, role)
 DEMO_ACCOUNTS = [
@@ -38,18 +41,59 @@ DEMO_ACCOUNTS = [
     ("bob", "Bob Johnson", "bob@example.com", "taskdeck-bob-demo", "user"),
 ]
 
-# (title, description, status, priority, due in days or None)
-DEMO_TASKS = [
-    ("Plan the week", "Pick the three things that matter most.", "pending", "high", 1),
-    ("Reply to the client email", None, "in-progress", "medium", 0),
-    ("Book the dentist", None, "pending", "low", 14),
-    ("Write the quarterly report", "Numbers from the dashboard, a page at most.",
-     "in-progress", "high", -2),
-    ("Renew the domain", None, "completed", "medium", None),
-    ("Tidy the shared drive", None, "completed", "low", None),
-    ("Fix the login page typo", None, "completed", "high", -5),
-    ("Read the onboarding guide", None, "pending", "medium", None),
-]
+# Per account: (title, description, status, priority, due in days or None, labels). Every
+# account has tasks in each column of the board, some overdue, one due today, a few labels.
+DEMO_TASKS = {
+    "admin": [
+        ("Review access of the new hires", "Check roles on the Users page.", "pending", "high",
+         0, ["admin", "security"]),
+        ("Rotate the API tokens of the backup script", None, "in-progress", "medium", 2,
+         ["security"]),
+        ("Read last week's audit log", None, "pending", "low", 5, ["admin"]),
+        ("Plan the database upgrade", "PostgreSQL 17; test the migrations first.",
+         "in-progress", "high", 9, ["infra"]),
+        ("Renew the TLS certificate", None, "completed", "high", None, ["infra", "security"]),
+        ("Write the quarterly usage report", "Numbers from the dashboard, a page at most.",
+         "pending", "medium", -2, ["reports"]),
+        ("Archive old projects", None, "completed", "low", None, []),
+    ],
+    "john": [
+        ("Call the plumber about the leak", None, "pending", "high", 0, ["home"]),
+        ("Prepare slides for Monday's demo", "Five slides: problem, demo, numbers, next steps.",
+         "in-progress", "high", 3, ["work"]),
+        ("Book flights to Lisbon", None, "pending", "medium", 12, ["travel"]),
+        ("Reply to Priya about the budget", None, "in-progress", "medium", -1, ["work"]),
+        ("Buy a birthday present for Sam", "Something for the garden?", "pending", "low", 6,
+         ["family"]),
+        ("Renew the car insurance", None, "completed", "medium", None, ["home"]),
+        ("Submit expense report", None, "completed", "low", None, ["work"]),
+        ("Learn the keyboard shortcuts", "Press ? on the task list.", "pending", "low", None,
+         []),
+    ],
+    "jane": [
+        ("Draft the grant application", "Section 3 needs the new figures.", "in-progress",
+         "high", 4, ["research"]),
+        ("Run the survey analysis", None, "pending", "high", 1, ["research", "data"]),
+        ("Water the tomatoes", None, "pending", "low", 0, ["garden"]),
+        ("Order lab supplies", "Pipette tips and gloves (size M).", "pending", "medium", -3,
+         ["lab"]),
+        ("Referee report for the journal", None, "in-progress", "medium", 10, ["research"]),
+        ("Clean the data pipeline", None, "completed", "medium", None, ["data"]),
+        ("Send the conference abstract", None, "completed", "high", None, ["research"]),
+    ],
+    "bob": [
+        ("Fix the flaky checkout test", "Fails about once in twenty runs on CI.",
+         "in-progress", "high", 1, ["bugs", "backend"]),
+        ("Update the onboarding guide", None, "pending", "medium", 7, ["docs"]),
+        ("Pair with Lee on the search feature", None, "pending", "medium", 2, ["backend"]),
+        ("Upgrade the front-end dependencies", None, "pending", "low", -4, ["frontend"]),
+        ("Investigate slow dashboard query", "Look at the query plan first.", "in-progress",
+         "medium", None, ["backend", "perf"]),
+        ("Ship release 2.4", None, "completed", "high", None, ["release"]),
+        ("Write the post-mortem for Tuesday's outage", None, "completed", "medium", None,
+         ["docs"]),
+    ],
+}
 
 
 @users_cli.command("create")
@@ -90,31 +134,67 @@ def _spread_over_past_weeks(task_id: int, days_ago: int, completed_after: int) -
 
 
 @demo_cli.command("seed")
-def seed_command():
+@click.option("--quiet", is_flag=True, help="No audit log lines and no logins printed "
+              "(`make run` prints the logins once the server listens).")
+def seed_command(quiet):
     """Create the demo accounts and their tasks; safe to run again."""
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException("Refusing to load demo data in production (APP_ENV=production).")
+    if quiet:
+        logging.getLogger("webapp").setLevel(logging.WARNING)
     created = 0
     for username, name, email, password, role in DEMO_ACCOUNTS:
         if db.session.scalar(sa.select(User).where(User.username == username)):
             continue
         user = user_service.create_user(username, email, password, name, role=role)
         created += 1
-        for number, (title, description, status, priority, due_in) in enumerate(DEMO_TASKS):
+        for number, (title, description, status, priority, due_in, labels) in enumerate(
+                DEMO_TASKS[username]):
             due = utcnow().date() + timedelta(days=due_in) if due_in is not None else None
             # Completed tasks are created open and then completed, as a person would.
             task = task_service.create_task(user, task_service.TaskData(
                 title=title, description=description, priority=priority, due_date=due,
-                status="pending" if status == "completed" else status,
+                status="pending" if status == "completed" else status, labels=labels,
             ))
             if status == "completed":
                 task_service.set_completed(user, task.id, True)
             _spread_over_past_weeks(task.id, days_ago=3 + 4 * number + created,
                                     completed_after=1 + number % 3)
     click.echo("Demo data loaded." if created else "Demo data already present.")
+    if not quiet:
+        print_demo_logins()
+
+
+def print_demo_logins() -> None:
     click.echo("Demo logins (username / password):")
     for username, _, _, password, role in DEMO_ACCOUNTS:
         click.echo(f"  {username:<6} / {password}   ({role})")
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its own access line: the app already writes one JSON
+    line per request (webapp/logging.py), so each request is logged once."""
+
+    def log_request(self, code="-", size="-") -> None:
+        pass
+
+
+@demo_cli.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", type=int, default=5000)
+def serve_command(host, port):
+    """Serve the app for trying it out (`make run`): the address and the demo logins are
+    the last lines printed, then one log line per request."""
+    server = make_server(host, port, current_app._get_current_object(), threaded=True,
+                         request_handler=QuietRequestHandler)
+    click.echo(f"Taskdeck is running on http://{host}:{server.server_port}/ (Ctrl+C stops it)")
+    print_demo_logins()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @tokens_cli.command("create")
@@ -282,7 +362,17 @@ def attachments_gc_command(min_age_minutes, dry_run):
         )
 
 
+@tasks_cli.command("purge")
+def purge_command():
+    """Remove for good the tasks deleted more than 7 days ago (Undo's bin); for cron."""
+    total = 0
+    while removed := task_service.purge_deleted_tasks():
+        total += removed
+    click.echo(f"Purged {total} deleted task{'' if total == 1 else 's'}.")
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(tasks_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(tokens_cli)

@@ -10,8 +10,9 @@ def strip(value):
 
 def copy_errors_to_form(form: FlaskForm, field_errors: dict[str, list[str]]) -> None:
     """Show a service's field errors next to the matching form fields."""
+    aliases = getattr(form, "field_aliases", {})
     for name, messages in field_errors.items():
-        field = getattr(form, name, None)
+        field = getattr(form, aliases.get(name, name), None)
         if field is None:
             form.form_errors.extend(messages)
         else:

@@ -16,6 +16,9 @@ STATUSES = ("pending", "in-progress", "completed")
 PRIORITIES = ("low", "medium", "high")
 STATUS_LABELS = {"pending": "Pending", "in-progress": "In progress", "completed": "Completed"}
 PRIORITY_LABELS = {"low": "Low", "medium": "Medium", "high": "High"}
+# Label colours: names of a fixed palette whose chips keep 4.5:1 text contrast in light and
+# dark mode (static/css/app.css defines each); the first is the default for a new label.
+LABEL_COLOURS = ("blue", "green", "purple", "orange", "red", "teal", "pink", "grey")
 
 
 def utcnow() -> datetime:
@@ -60,6 +63,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     last_login_at: Mapped[datetime | None]
     # Bumped to end every session of the user (logout everywhere, password change).
     session_version: Mapped[int] = mapped_column(default=1, server_default="1", nullable=False)
+    # IANA name of the viewer's time zone as the browser reported it; None until it has.
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))
 
     tasks: Mapped[list[Task]] = relationship(back_populates="owner", passive_deletes=True)
 
@@ -95,6 +100,9 @@ class Task(TimestampMixin, db.Model):
     # "<actor id>:<key>" of the create form that made the task: unique, so the same form sent
     # twice makes one task whichever process receives it (migration 0003).
     submission_key: Mapped[str | None] = mapped_column(sa.String(80))
+    # Set by a delete, which Undo clears; the task is purged for good some days later
+    # (services.tasks.purge_deleted_tasks). Every read of tasks leaves deleted ones out.
+    deleted_at: Mapped[datetime | None]
 
     # Enrichment: weather for a city, GitHub repository metadata.
     city: Mapped[str | None] = mapped_column(sa.String(100))
@@ -128,6 +136,10 @@ class Task(TimestampMixin, db.Model):
         back_populates="task", passive_deletes=True
     )
     comments: Mapped[list[Comment]] = relationship(back_populates="task", passive_deletes=True)
+    labels: Mapped[list[Label]] = relationship(
+        secondary="task_labels", order_by="Label.name_key", passive_deletes=True,
+        back_populates="tasks",
+    )
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -142,6 +154,8 @@ class Task(TimestampMixin, db.Model):
         sa.Index("ix_tasks_created_at", "created_at"),
         sa.Index("ix_tasks_due_date", "due_date"),
         sa.Index("ix_tasks_submission_key", "submission_key", unique=True),
+        # The purge of tasks deleted long enough ago (migration 0008).
+        sa.Index("ix_tasks_deleted_at", "deleted_at"),
         # Substring search (migration 0007): trigram indexes on PostgreSQL only; SQLite has the
         # FTS5 table tasks_search instead, which is not a model (services/search.py).
         *(sa.Index(f"ix_tasks_{column}_trgm", column, postgresql_using="gin",
@@ -168,6 +182,46 @@ class Task(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Task {self.id} {self.title!r}>"
+
+
+task_labels = sa.Table(
+    "task_labels",
+    db.metadata,
+    sa.Column("task_id", sa.ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("label_id", sa.ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True),
+    # The primary key finds a page of tasks' labels; this index the tasks of a label (filter).
+    sa.Index("ix_task_labels_label_id_task_id", "label_id", "task_id"),
+)
+
+
+class Label(db.Model):
+    """A user's own label; a task of that user carries any number of them."""
+
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(sa.String(32), nullable=False)  # as the user wrote it
+    # The name folded to lower case: names are case-insensitive ("Work" is "work"). Folded in
+    # Python, so both databases agree beyond ASCII (SQLite's lower() folds only ASCII).
+    name_key: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    colour: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="blue")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+
+    tasks: Mapped[list[Task]] = relationship(
+        secondary="task_labels", back_populates="labels", passive_deletes=True
+    )
+
+    __table_args__ = (
+        sa.Index("ix_labels_owner_id_name_key", "owner_id", "name_key", unique=True),
+        # An admin's list filtered by a label name across every owner.
+        sa.Index("ix_labels_name_key", "name_key"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Label {self.id} {self.name!r}>"
 
 
 class StatusChange(db.Model):

@@ -1,14 +1,17 @@
 """`flask attachments gc` removes stored objects that no row refers to (and reports them);
-deleting a task deletes its files. Both storages."""
+a purged task takes its files with it. Both storages."""
 
 from __future__ import annotations
 
 import io
 import os
 import time
+from datetime import timedelta
 
 from tests.attachments.conftest import attachment_rows, image_bytes, stored, upload
 from tests.servers import free_port
+from webapp.models import utcnow
+from webapp.services import tasks as task_service
 from webapp.services.storage import EXTENSION_KEY, LocalStorage, S3Storage, new_key
 
 
@@ -116,16 +119,45 @@ def test_gc_says_clearly_when_the_store_is_unreachable(app):
     assert "Could not list the attachment storage" in result.output
 
 
-def test_deleting_a_task_deletes_its_files(app, user_client, user, make_task, storage):
+def test_a_deleted_task_keeps_its_files_for_undo_and_the_purge_removes_them(
+        app, user_client, user, make_task, storage):
     doomed, kept = make_task(user, "Doomed"), make_task(user, "Kept")
     upload(user_client, doomed, [("photo.png", image_bytes(), "image/png"),
                                  ("notes.txt", b"notes\n", "text/plain")])
     upload(user_client, kept, [("keep.txt", b"keep\n", "text/plain")])
+    doomed_rows = attachment_rows(app, doomed)
     [keep] = attachment_rows(app, kept)
+    with app.app_context():
+        everything = set(stored(storage))
 
     resp = user_client.form_post(f"/tasks/{doomed}/delete")
 
     assert resp.status_code == 303
+    # In the bin: Undo must be able to bring the files back, so nothing is removed yet.
+    assert len(attachment_rows(app)) == 3
+    with app.app_context():
+        assert set(stored(storage)) == everything
+    assert user_client.get(f"/tasks/{doomed}/attachments/{doomed_rows[0].id}").status_code == 404
+
+    with app.app_context():
+        later = utcnow() + task_service.DELETED_RETENTION + timedelta(minutes=1)
+        assert task_service.purge_deleted_tasks(now=later) == 1
+
     assert [row.id for row in attachment_rows(app)] == [keep.id]
     with app.app_context():
         assert set(stored(storage)) == {keep.storage_key}
+
+
+def test_the_purge_spares_a_task_restored_meanwhile(app, user_client, user, make_task,
+                                                    storage):
+    task_id = make_task(user, "Back again")
+    upload(user_client, task_id, [("notes.txt", b"notes\n", "text/plain")])
+    user_client.form_post(f"/tasks/{task_id}/delete")
+    assert user_client.form_post(f"/tasks/{task_id}/restore").status_code == 303
+
+    with app.app_context():
+        later = utcnow() + task_service.DELETED_RETENTION + timedelta(minutes=1)
+        assert task_service.purge_deleted_tasks(now=later) == 0
+        assert len(stored(storage)) == 1
+    [row] = attachment_rows(app, task_id)
+    assert fetch_ok(user_client, task_id, row.id)

@@ -26,7 +26,7 @@ def test_owner_uploads_a_file_without_javascript_and_sees_it_listed(user_client,
     page = user_client.get(f"/tasks/{task_id}").get_data(as_text=True)
     files = page.split('id="attachment-list"')[1].split("</ul>")[0]
     assert "notes.txt" in files and "26 bytes" in files and "text/plain" in files
-    assert "Alice Example" in files and "UTC</time>" in files
+    assert "Alice Example" in files and '<span class="zone">UTC</span></time>' in files
     [row] = attachment_rows(app, task_id)
     assert (row.filename, row.size, row.content_type) == ("notes.txt", 26, "text/plain")
     assert stored(storage) == {row.storage_key: TEXT}

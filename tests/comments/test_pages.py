@@ -241,10 +241,20 @@ def test_each_comment_change_is_audited(app, user_client, user, make_task):
                                   ("comment.delete", str(comment.id))]
 
 
-def test_deleting_a_task_deletes_its_comments(app, user_client, user, make_task):
+def test_a_deleted_task_keeps_its_comments_until_the_purge(app, user_client, user, make_task):
+    from datetime import timedelta
+
+    from webapp.models import utcnow
+    from webapp.services import tasks as task_service
+
     task_id = make_task(user)
     user_client.form_post(f"/tasks/{task_id}/comments", {"body": "On a doomed task"})
 
     user_client.form_post(f"/tasks/{task_id}/delete")
 
+    assert len(comments(app)) == 1  # Undo brings the task back with its conversation
+    assert user_client.get(f"/tasks/{task_id}/comments").status_code == 404
+    with app.app_context():
+        later = utcnow() + task_service.DELETED_RETENTION + timedelta(minutes=1)
+        assert task_service.purge_deleted_tasks(now=later) == 1
     assert comments(app) == []

@@ -3,6 +3,8 @@ for a change that is rolled back. Events carry ids and versions, never content."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -10,7 +12,7 @@ from tests.conftest import login
 from webapp.extensions import db
 from webapp.live.events import ACCESS_CHANGED, TaskChange, event_type
 from webapp.live.streams import Viewer, event_type_for
-from webapp.models import Task, User
+from webapp.models import Task, User, utcnow
 from webapp.services import enrichment
 from webapp.services import tasks as task_service
 from webapp.services import tokens as token_service
@@ -53,7 +55,7 @@ def test_each_service_change_publishes_one_event_with_owner_and_version(ctx, use
         ("task.updated", task.id, user.id, 2),
         ("task.completed", task.id, user.id, 3),
         ("task.reopened", task.id, user.id, 4),
-        ("task.deleted", task.id, user.id, 4),
+        ("task.deleted", task.id, user.id, 5),  # to the bin: an update of the row
     ]
     assert all(e.id and e.time > 0 for e in events)
     assert "Write" not in "".join(e.to_json() for e in events)  # no content travels
@@ -173,17 +175,31 @@ def test_access_changes_are_announced(ctx, user, admin, published):
         (user.id, None), (user.id, token.id), (user.id, None)]
 
 
+def test_delete_undo_and_purge_are_announced_once(ctx, user, published):
+    """Deleting moves a task to the bin (task.deleted), Undo brings it back (task.created),
+    and purging it from the bin later announces nothing more."""
+    me = actor(user.id)
+    task = task_service.create_task(me, task_service.TaskData(title="Bin me"))
+    task_service.delete_task(me, task.id)
+    task_service.restore_task(actor(user.id), task.id)
+    task_service.delete_task(actor(user.id), task.id)
+    purged = task_service.purge_deleted_tasks(now=utcnow() + timedelta(days=365))
+
+    assert purged == 1
+    assert [e.type for e in published()] == [
+        "task.created", "task.deleted", "task.created", "task.deleted"]
+
+
 def test_event_type_rules_are_a_list_to_extend():
-    """How a soft delete would plug in: its attribute watched, one rule added."""
+    """How another way for a task to come or go would plug in: a rule in the list."""
     from webapp.live import events
 
     change = TaskChange(7)
-    change.record({"deleted_at": None, "status": "pending"},
-                  {"deleted_at": "2026-01-01", "status": "pending"})
+    change.record({"archived_at": None, "status": "pending"},
+                  {"archived_at": "2026-01-01", "status": "pending"})
     assert event_type(change) == "task.updated"
-    rules = [(lambda c: c.was_set("deleted_at"), "task.deleted"), *events.EVENT_RULES]
     original = events.EVENT_RULES
-    events.EVENT_RULES = rules
+    events.EVENT_RULES = [(lambda c: c.was_set("archived_at"), "task.deleted"), *original]
     try:
         assert event_type(change) == "task.deleted"
     finally:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, render_template, url_for
+from flask import Blueprint, flash, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..forms_util import copy_errors_to_form
 from ..htmx import redirect_after_post, render_page_or_fragment, wants_fragment
 from ..services import tokens as token_service
+from ..services import users as user_service
 from ..services.errors import Invalid
 from .forms import TokenForm
 
@@ -73,3 +74,14 @@ def revoke_token(token_id: int):
         return make_response(flash_html)  # the row is replaced by nothing
     flash(message, "success")
     return redirect_after_post(url_for("account.index"))
+
+
+@bp.post("/time-zone")
+def time_zone():
+    """Remember the zone the browser reports (static/js/app.js), so the pages the server
+    renders show times there: 204, or 422 for a name that is no IANA zone."""
+    try:
+        user_service.set_time_zone(current_user, request.form.get("time_zone"))
+    except Invalid as error:
+        return {"error": error.field_errors["time_zone"][0], "code": "invalid"}, 422
+    return "", 204

@@ -1,7 +1,7 @@
 """Forms for logging in, registering and changing the password."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..forms_util import strip
@@ -28,6 +28,9 @@ class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired()], filters=[strip])
     password = PasswordField("Password", validators=[DataRequired()])
     remember = BooleanField("Remember me")
+    # Filled in by static/js/app.js with the browser's zone, so the first page after the
+    # login already shows times where the user is.
+    time_zone = HiddenField()
     submit = SubmitField("Log in")
 
 

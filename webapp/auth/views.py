@@ -1,5 +1,7 @@
 """Log in, log out and register at /auth."""
 
+from contextlib import suppress
+
 from flask import (
     Blueprint,
     current_app,
@@ -49,6 +51,14 @@ def unauthorized():
     return redirect(login_url)
 
 
+def remember_time_zone(user, name: str | None) -> None:
+    """Keep the zone the browser sent with the login; a missing or unknown one changes
+    nothing (the page reports it again later)."""
+    if name:
+        with suppress(Invalid):
+            users.set_time_zone(user, name)
+
+
 def start_session(user, remember: bool = False) -> None:
     """Log the user in on a fresh session, so no value from before the login survives."""
     session.clear()
@@ -71,6 +81,7 @@ def login():
     if form.validate_on_submit():
         user = users.authenticate(form.username.data, form.password.data)
         if user is not None:
+            remember_time_zone(user, form.time_zone.data)
             start_session(user, remember=form.remember.data)
             flash(f"Welcome back, {user.display_name}.", "success")
             target = safe_next_url(request.args.get("next"), url_for("tasks.index"))

@@ -91,8 +91,9 @@ class Event:
 # --- Naming a task change -------------------------------------------------------------------
 
 # The task attributes whose values before and after a transaction name its event (and, for
-# owner_id, who hears it). A soft delete adds its column here and two rules below.
-WATCHED_ATTRIBUTES = ("status", "owner_id")
+# owner_id, who hears it). A new way for a task to come or go adds its column here and a rule
+# to EVENT_RULES, as the soft delete (deleted_at) did.
+WATCHED_ATTRIBUTES = ("status", "owner_id", "deleted_at")
 
 
 @dataclass
@@ -138,12 +139,12 @@ class TaskChange:
 
 # The first rule that holds names the event; a change no rule names is "task.updated". One
 # event per task and transaction: completing is "task.completed" only, even when the same
-# edit changed the title too. A soft delete (#13) would add, before the status rules:
-#     (lambda c: c.was_set("deleted_at"), "task.deleted"),
-#     (lambda c: c.was_cleared("deleted_at"), "task.created"),   # undo brings it back
-# and "deleted_at" to WATCHED_ATTRIBUTES.
+# edit changed the title too. Deleting moves a task to the bin (deleted_at set): for everyone
+# watching it is gone, and Undo (deleted_at cleared) brings it back like a new task.
 EVENT_RULES: list[tuple[Callable[[TaskChange], bool], str]] = [
     (lambda c: c.deleted, "task.deleted"),
+    (lambda c: c.was_set("deleted_at"), "task.deleted"),
+    (lambda c: c.was_cleared("deleted_at"), "task.created"),
     (lambda c: c.created, "task.created"),
     (lambda c: c.became("status", "completed"), "task.completed"),
     (lambda c: c.left("status", "completed"), "task.reopened"),
@@ -151,9 +152,13 @@ EVENT_RULES: list[tuple[Callable[[TaskChange], bool], str]] = [
 
 
 def event_type(change: TaskChange) -> str | None:
-    """The event that announces the change; None when nobody could have seen it (a task
-    created and deleted in the same transaction)."""
+    """The event that announces the change; None when nobody could have seen it: a task
+    created and deleted in the same transaction, a task purged from the bin (its deletion was
+    announced when it went there), a change to a task in the bin."""
     if change.created and change.deleted:
+        return None
+    if change.value_before("deleted_at") is not None and change.after.get(
+            "deleted_at", change.value_before("deleted_at")) is not None:
         return None
     for holds, name in EVENT_RULES:
         if holds(change):

@@ -2,6 +2,7 @@
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, redirect, url_for
+from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
@@ -11,7 +12,10 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def index():
-    """Send visitors to their task list (or the login page)."""
+    """Send visitors to their task list, or straight to the login page (no "please log in"
+    message: nobody asked for a protected page yet)."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
     return redirect(url_for("tasks.index"))
 
 

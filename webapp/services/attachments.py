@@ -547,20 +547,21 @@ def stored_keys(attachment: Attachment) -> list[str]:
     return [key for key in (attachment.storage_key, attachment.thumbnail_key) if key]
 
 
-def stored_keys_of_tasks(task_ids: Iterable[int]) -> list[str]:
-    """The storage keys (files and thumbnails) of every attachment of these tasks; read them
-    before the tasks are deleted, remove them with `remove_stored_files` after the commit."""
+def stored_keys_of_tasks(task_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The storage keys (files and thumbnails) of every attachment of these tasks, per task;
+    read them before the tasks are deleted, remove them with `remove_stored_files` after the
+    commit (only for the tasks that were actually deleted)."""
     ids = list(task_ids)
+    keys: dict[int, list[str]] = {}
     if not ids:
-        return []
-    keys: list[str] = []
-    for key, thumbnail_key in db.session.execute(
-        sa.select(Attachment.storage_key, Attachment.thumbnail_key)
+        return keys
+    for task_id, key, thumbnail_key in db.session.execute(
+        sa.select(Attachment.task_id, Attachment.storage_key, Attachment.thumbnail_key)
         .where(Attachment.task_id.in_(ids))
     ):
-        keys.append(key)
+        keys.setdefault(task_id, []).append(key)
         if thumbnail_key:
-            keys.append(thumbnail_key)
+            keys[task_id].append(thumbnail_key)
     return keys
 
 

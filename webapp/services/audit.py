@@ -4,8 +4,10 @@
 the change it describes is; once that transaction commits, the event is also written as a
 JSON log line (logger "webapp.audit"). Actions, as stored in `AuditEvent.action`:
 
-- task.create, task.update (changes: {field: [old, new]} for the changed fields only),
-  task.delete, task.complete, task.reopen
+- task.create, task.update (changes: {field: [old, new]} for the changed fields only; a move
+  on the board or an inline edit is an update too), task.delete (the task goes to the bin),
+  task.restore (Undo), task.complete, task.reopen
+- label.create, label.update (rename, recolour), label.delete
 - auth.login, auth.login_failed (actor None; target the account when it exists, changes
   {"username": typed}), auth.logout, auth.password_change
 - user.create (registration or CLI), user.role_change (changes {"role": [old, new]}),
@@ -36,13 +38,14 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, joinedload
 
 from ..extensions import db
-from ..models import ApiToken, Attachment, AuditEvent, Comment, Task, User
+from ..models import ApiToken, Attachment, AuditEvent, Comment, Label, Task, User
 from .errors import Forbidden
 from .permissions import can
 from .text import parse_date, parse_positive_int
 
 ACTIONS = (
-    "task.create", "task.update", "task.delete", "task.complete", "task.reopen",
+    "task.create", "task.update", "task.delete", "task.restore", "task.complete", "task.reopen",
+    "label.create", "label.update", "label.delete",
     "auth.login", "auth.login_failed", "auth.logout", "auth.password_change",
     "user.create", "user.role_change", "user.activate", "user.deactivate",
     "token.create", "token.revoke",
@@ -50,7 +53,7 @@ ACTIONS = (
     "comment.create", "comment.update", "comment.delete",
 )
 TARGET_TYPES = {Task: "task", User: "user", ApiToken: "token", Attachment: "attachment",
-                Comment: "comment"}
+                Comment: "comment", Label: "label"}
 MAX_PAGE = 1_000_000
 PER_PAGE = 50
 

@@ -82,7 +82,7 @@ def _scope(actor: User, period: Period | None, owner_id: int | None) -> _Scope:
 def _scope_conditions(shape: _Shape, when=Task.created_at) -> list:
     """Conditions on tasks for the shape, their `when` timestamp in the period; the values are
     the bound parameters :owner_id, :start and :end."""
-    conditions = []
+    conditions = [Task.deleted_at.is_(None)]  # tasks in the bin count nowhere
     if shape.by_owner:
         conditions.append(Task.owner_id == sa.bindparam("owner_id"))
     if shape.from_start:

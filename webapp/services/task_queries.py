@@ -4,7 +4,7 @@ and `GET /api/tasks`, so they can never disagree."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -12,7 +12,10 @@ from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy.orm import lazyload
 
 from ..extensions import db
-from ..models import PRIORITIES, STATUSES, Task, utcnow
+from ..models import PRIORITIES, STATUSES, Label, Task, task_labels
+from .dates import today_for
+from .labels import LABEL_NAME_RULE, is_label_name, name_key
+from .permissions import can
 from .search import task_text_matches
 from .tasks import tasks_visible_to
 from .text import MAX_ID
@@ -22,6 +25,13 @@ from .text import parse_positive_int as _parse_positive_int
 DUE_CHOICES = ("overdue", "today", "week", "none")
 SORT_CHOICES = ("created", "updated", "due", "priority", "title", "status")
 ORDER_CHOICES = ("asc", "desc")
+# The direction a sort takes when none is given: what people expect first (A to Z, the
+# soonest due date, the highest priority, the newest).
+DEFAULT_ORDER = {
+    "created": "desc", "updated": "desc", "due": "asc", "priority": "desc", "title": "asc",
+    "status": "asc",
+}
+MAX_LABEL_FILTERS = 10
 PER_PAGE_CHOICES = (10, 25, 50, 100)
 MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
@@ -52,40 +62,71 @@ class TaskFilters:
     created_from: date | None = None
     created_to: date | None = None
     due: str | None = None
+    # Label names; a task matches when it carries every one (AND). Repeatable `label=`.
+    labels: tuple[str, ...] = ()
     sort: str = "created"
-    order: str = "desc"
+    order: str | None = None  # None: the sort's own default direction (DEFAULT_ORDER)
     page: int = 1
     per_page: int = 25
-
+    # Open tasks before completed ones, whatever the sort (the list page and board; not a
+    # URL parameter). Sorting by status orders them by status instead.
+    open_first: bool = False
 
     @property
     def is_narrowed(self) -> bool:
         """Whether any filter (not the sort or the page) leaves tasks out."""
-        return any(getattr(self, name) not in (None, "") for name in NARROWING_FIELDS)
+        return any(getattr(self, name) not in (None, "", ()) for name in NARROWING_FIELDS)
+
+    @property
+    def direction(self) -> str:
+        """The order in effect: the one asked for, or the sort's default."""
+        return self.order or DEFAULT_ORDER[self.sort]
 
     def query_params(
         self, param_names: Mapping[str, str] | None = None, **changes
-    ) -> dict[str, str]:
+    ) -> dict[str, str | list[str]]:
         """The URL parameters that give this view again (defaults left out), with changes.
 
         A change to None drops the parameter, so `query_params(page=None)` links to page one.
+        Labels give a list (url_for repeats the parameter).
         """
         names = {**PAGE_PARAM_NAMES, **(param_names or {})}
         defaults = TaskFilters()
-        values = {**{f: getattr(self, f) for f in TaskFilters.__dataclass_fields__}, **changes}
-        params = {}
+        values = {**{f: getattr(self, f) for f in URL_FIELDS}, **changes}
+        params: dict[str, str | list[str]] = {}
         for field, value in values.items():
-            if value is None or value == "" or value == getattr(defaults, field):
+            if value is None or value in ("", ()) or value == getattr(defaults, field):
                 continue
-            params[names[field]] = value.isoformat() if isinstance(value, date) else str(value)
+            if field == "labels":
+                params[names[field]] = list(value)
+            else:
+                params[names[field]] = (
+                    value.isoformat() if isinstance(value, date) else str(value))
         return params
 
+    def without_label(self, name: str) -> TaskFilters:
+        """These filters less one label (a chip's remove link)."""
+        return replace(self, labels=tuple(n for n in self.labels if n != name), page=1)
 
-NARROWING_FIELDS = ("status", "priority", "owner_id", "q", "created_from", "created_to", "due")
-# The parameter names the pages use (SPEC "Pages": owner, not owner_id); the API passes its
-# own (userId, createdFrom, ...).
-PAGE_PARAM_NAMES = {name: name for name in TaskFilters.__dataclass_fields__} | {
-    "owner_id": "owner"
+    def sorted_by(self, sort: str) -> dict[str, str | list[str]]:
+        """The URL parameters of a click on a column header: that sort in its default
+        direction, or the other direction when it is already the sort in effect."""
+        if self.sort == sort:
+            order = "asc" if self.direction == "desc" else "desc"
+        else:
+            order = DEFAULT_ORDER[sort]
+        return self.query_params(sort=sort, order=None if order == DEFAULT_ORDER[sort]
+                                 else order, page=None)
+
+
+NARROWING_FIELDS = ("status", "priority", "owner_id", "q", "created_from", "created_to", "due",
+                    "labels")
+# The fields that travel in the URL (open_first is the page's choice, not a parameter).
+URL_FIELDS = tuple(name for name in TaskFilters.__dataclass_fields__ if name != "open_first")
+# The parameter names the pages use (SPEC "Pages": owner, not owner_id; one `label` per
+# label); the API passes its own (userId, createdFrom, ...).
+PAGE_PARAM_NAMES = {name: name for name in URL_FIELDS} | {
+    "owner_id": "owner", "labels": "label",
 }
 
 
@@ -93,12 +134,14 @@ def parse_task_filters(
     args: Mapping[str, str],
     param_names: Mapping[str, str] | None = None,
     default_per_page: int = 25,
+    with_labels: bool = False,
 ) -> tuple[TaskFilters, dict[str, str]]:
     """Read filters from query parameters.
 
     Returns the filters with every bad value left out, and a message per bad parameter keyed
     by the parameter's name as sent, so pages can say what they ignored and the API can
-    answer 400 naming it.
+    answer 400 naming it. `with_labels` reads the repeatable `label` parameter (the list
+    page and board; the API gains it with its own parameter declarations).
     """
     names = {**PAGE_PARAM_NAMES, **(param_names or {})}
     errors: dict[str, str] = {}
@@ -146,11 +189,37 @@ def parse_task_filters(
             errors[names["created_to"]] = "The end date is before the start date."
             del values["created_to"]
     choice("due", DUE_CHOICES, f"Unknown due filter; use one of {', '.join(DUE_CHOICES)}.")
+    if with_labels:
+        labels = _parse_labels(args, names["labels"])
+        if isinstance(labels, str):
+            errors[names["labels"]] = labels
+        elif labels:
+            values["labels"] = labels
     choice("sort", SORT_CHOICES, f"Unknown sort; use one of {', '.join(SORT_CHOICES)}.")
     choice("order", ORDER_CHOICES, "Order must be asc or desc.")
+    if values.get("order") == DEFAULT_ORDER[values.get("sort", "created")]:
+        del values["order"]  # the sort's usual direction: one URL for one view
     number("page", MAX_PAGE, f"Page must be a whole number from 1 to {MAX_PAGE}.")
     number("per_page", MAX_PER_PAGE, f"Page size must be from 1 to {MAX_PER_PAGE}.")
     return TaskFilters(**values), errors
+
+
+def _parse_labels(args: Mapping[str, str], name: str) -> tuple[str, ...] | str:
+    """The repeated label parameter as names (a leading "#" allowed, duplicates dropped), or
+    the message saying why it was ignored."""
+    getlist = getattr(args, "getlist", None)
+    raw_values = getlist(name) if getlist else [args.get(name) or ""]
+    cleaned: dict[str, str] = {}
+    for raw in raw_values:
+        value = (raw or "").strip().removeprefix("#")
+        if not value:
+            continue
+        if not is_label_name(value):
+            return f"A label name is {LABEL_NAME_RULE}."
+        cleaned.setdefault(name_key(value), value)
+    if len(cleaned) > MAX_LABEL_FILTERS:
+        return f"Filter by at most {MAX_LABEL_FILTERS} labels."
+    return tuple(cleaned.values())
 
 
 def start_of_day(day: date) -> datetime:
@@ -181,18 +250,44 @@ def filtered_tasks(actor, filters: TaskFilters) -> sa.Select:
     if filters.created_to:
         query = query.where(Task.created_at < start_of_next_day(filters.created_to))
     if filters.due:
-        query = query.where(_due_condition(filters.due))
+        query = query.where(_due_condition(filters.due, today_for(actor)))
+    for label in filters.labels:
+        query = query.where(Task.id.in_(_tasks_labelled(actor, filters, label)))
+    return query.order_by(*task_order(filters))
+
+
+def task_order(filters: TaskFilters) -> list:
+    """ORDER BY terms for the filters' sort (open tasks first when asked)."""
     column = SORT_COLUMNS[filters.sort]
-    direction = column.asc() if filters.order == "asc" else column.desc()
-    # Undated tasks go last whichever the direction; the id makes the order total.
-    tiebreak = Task.id.asc() if filters.order == "asc" else Task.id.desc()
+    ascending = filters.direction == "asc"
+    terms = []
+    if filters.open_first and filters.sort != "status":
+        terms.append(Task.status == "completed")  # false (open) sorts first
     if filters.sort == "due":
-        return query.order_by(Task.due_date.is_(None), direction, tiebreak)
-    return query.order_by(direction, tiebreak)
+        terms.append(Task.due_date.is_(None))  # undated tasks last whichever the direction
+    # The id makes the order total.
+    terms += [column.asc() if ascending else column.desc(),
+              Task.id.asc() if ascending else Task.id.desc()]
+    return terms
 
 
-def _due_condition(due: str):
-    today = utcnow().date()
+def _tasks_labelled(actor, filters: TaskFilters, label: str) -> sa.Select:
+    """Ids of tasks carrying a label of that name, among the labels the actor may use: their
+    own, or for an admin any owner's (the chosen owner's when the list is narrowed to one).
+    An index range of (owner_id, name_key) then (label_id, task_id)."""
+    query = (
+        sa.select(task_labels.c.task_id)
+        .join(Label, Label.id == task_labels.c.label_id)
+        .where(Label.name_key == name_key(label))
+    )
+    if not can(actor, "view_all_tasks"):
+        return query.where(Label.owner_id == actor.id)
+    if filters.owner_id is not None:
+        return query.where(Label.owner_id == filters.owner_id)
+    return query
+
+
+def _due_condition(due: str, today: date):
     if due == "overdue":
         return sa.and_(Task.due_date < today, Task.status != "completed")
     if due == "today":
@@ -298,3 +393,40 @@ def paginate_tasks(actor, filters: TaskFilters, total_bound: int | None = None) 
     return TaskPage(select=filtered_tasks(actor, filters), session=db.session(),
                     page=filters.page, per_page=filters.per_page, error_out=False,
                     max_per_page=MAX_PER_PAGE, total_bound=total_bound)
+
+
+BOARD_COLUMN_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    """One status's column of the board: its first tasks in the list's order, and how many
+    match in all."""
+
+    status: str
+    tasks: list
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.tasks)
+
+
+def board_columns(actor, filters: TaskFilters,
+                  limit: int = BOARD_COLUMN_LIMIT) -> list[BoardColumn]:
+    """The board: one column per status with the tasks the list's filters match (its page
+    and page size aside), up to `limit` per column. One count per status in one GROUP BY,
+    then each column's first tasks: a fixed number of queries whatever the number of tasks."""
+    matching = filtered_tasks(actor, replace(filters, status=None)).order_by(None)
+    if filters.status:
+        matching = matching.where(Task.status == filters.status)
+    counted = matching.with_only_columns(Task.status, sa.func.count()).group_by(Task.status)
+    totals = dict(db.session.execute(counted).all())
+    columns = []
+    for status in STATUSES:
+        tasks = []
+        if totals.get(status):
+            query = filtered_tasks(actor, replace(filters, status=status)).limit(limit)
+            tasks = list(db.session.scalars(query).unique())
+        columns.append(BoardColumn(status, tasks, totals.get(status, 0)))
+    return columns

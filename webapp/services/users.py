@@ -259,3 +259,18 @@ def users_visible_to(actor: User) -> list[User]:
     if not can(actor, "manage_users"):
         return [actor]
     return list(db.session.scalars(sa.select(User).order_by(User.id)))
+
+
+def set_time_zone(user: User, name: str | None) -> bool:
+    """Remember the zone the user's browser reported ("Europe/Paris"), so pages rendered
+    by the server show times there; returns whether it changed. Invalid for unknown names."""
+    from .dates import is_time_zone
+
+    name = (name or "").strip()
+    if not is_time_zone(name):
+        raise Invalid({"time_zone": ["Unknown time zone."]})
+    if user.time_zone == name:
+        return False
+    user.time_zone = name
+    db.session.commit()
+    return True
