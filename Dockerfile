@@ -7,6 +7,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && mkdir -p vendor/swagger-ui \
  && cp node_modules/htmx.org/dist/htmx.min.js vendor/htmx.min.js \
+ && cp node_modules/htmx-ext-sse/dist/sse.min.js vendor/htmx-ext-sse.min.js \
  && cp node_modules/@picocss/pico/css/pico.min.css vendor/pico.min.css \
  && cp node_modules/sortablejs/Sortable.min.js vendor/Sortable.min.js \
  && cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui-bundle.js \

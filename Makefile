@@ -40,6 +40,7 @@ node_modules/.installed-dev: package.json package-lock.json
 assets: node_modules/.installed
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/htmx-ext-sse/dist/sse.min.js static/vendor/htmx-ext-sse.min.js
 	cp node_modules/@picocss/pico/css/pico.min.css static/vendor/pico.min.css
 	cp node_modules/sortablejs/Sortable.min.js static/vendor/Sortable.min.js
 	mkdir -p static/vendor/swagger-ui

@@ -10,13 +10,29 @@ import tempfile
 _cores = os.cpu_count() or 1
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-# Rendering pages is CPU work in Python: about two processes per core, each with a few
-# threads so that time spent waiting on PostgreSQL and Redis overlaps.
-workers = int(os.environ.get("WEB_CONCURRENCY", 2 * _cores))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
-worker_class = "gthread" if threads > 1 else "sync"
+# gevent by default: one process per core, each serving many connections as greenlets, so an
+# open live stream, a request waiting on GitHub or the weather service, or a slow client costs
+# a greenlet rather than a thread or a worker (docs/BENCHMARKS.md has the numbers that chose
+# it). The worker monkey-patches the standard library (sockets, ssl, select, threading, time,
+# queue...) when it starts, before it imports the app: see the README, "Serving".
+# GUNICORN_WORKER_CLASS=gthread (threads) or sync keep the older models selectable.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+if worker_class not in {"gevent", "gthread", "sync"}:
+    raise RuntimeError(
+        f"GUNICORN_WORKER_CLASS must be gevent, gthread or sync, not {worker_class!r}")
+# Pages are CPU work in Python: gevent and sync run one process per core; gthread two per core
+# with a few threads each, so that waits on PostgreSQL and Redis overlap.
+workers = int(os.environ.get("WEB_CONCURRENCY", (2 if worker_class == "gthread" else 1) * _cores))
+threads = int(os.environ.get("GUNICORN_THREADS", 4)) if worker_class == "gthread" else 1
+# gevent: connections (open streams included) one worker holds at once.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 1000))
+# A sync worker serves one request at a time: an open stream would hold it (and be killed at
+# the timeout). There pages poll /live/poll instead, and /api/events and /api/ws answer 503.
+raw_env = ["LIVE_STREAMS=false"] if worker_class == "sync" and "LIVE_STREAMS" not in os.environ \
+    else []
 # Each worker imports the app itself after the fork: no database or Redis connection is
-# ever shared between processes (create_app opens none, but this keeps it that way).
+# ever shared between processes (create_app opens none, but this keeps it that way), and the
+# gevent worker patches the standard library before the app and its libraries are imported.
 preload_app = False
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 20))
@@ -35,6 +51,32 @@ loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # gunicorn's control socket (for `gunicornc`) lives in $HOME/.gunicorn, which the image's user
 # does not have and which instances on one host would share: not used.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """On SIGTERM (a deploy, a scale-down) end the worker's open streams at once, instead of
+    waiting the graceful timeout for streams that never end by themselves; their clients
+    reconnect elsewhere and catch up."""
+    import signal
+
+    stop = worker.handle_exit
+
+    def stop_and_end_streams(sig, frame):
+        stop(sig, frame)
+        from webapp.live import end_all_streams
+
+        end_all_streams()
+
+    signal.signal(signal.SIGTERM, stop_and_end_streams)
+
+
+def when_ready(server):
+    """Say once at start-up what live updates can reach in this set-up."""
+    if workers > 1 and not os.environ.get("REDIS_URL"):
+        server.log.warning(
+            "Without REDIS_URL each of the %d workers has its own live-update bus: a change "
+            "reaches only the streams of the worker that made it. Set REDIS_URL (or run one "
+            "worker).", workers)
 
 
 # --- Prometheus metrics in every worker (webapp/metrics.py) -----------------------------------

@@ -168,12 +168,13 @@ def serve_ours(workers: int | None) -> Gunicorn:
     """Taskdeck under gunicorn with gunicorn.conf.py: `workers` sync workers, or the file's
     default server (WEB_CONCURRENCY and GUNICORN_THREADS apply, as in bench/run.py)."""
     if workers:
-        threads = 1
+        worker_class, threads = "sync", 1
     else:
         conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-        workers, threads = conf["workers"], conf["threads"]
+        worker_class, workers, threads = conf["worker_class"], conf["workers"], conf["threads"]
     env = {"DATABASE_URL": DATABASE_URL, "SECRET_KEY": secrets.token_urlsafe(32),
-           "GUNICORN_THREADS": str(threads), "GUNICORN_MAX_REQUESTS": "0"}
+           "GUNICORN_WORKER_CLASS": worker_class, "GUNICORN_THREADS": str(threads),
+           "GUNICORN_MAX_REQUESTS": "0", "DB_POOL_SIZE": "5", "DB_MAX_OVERFLOW": "5"}
     server = Gunicorn("webapp:create_app(RATELIMIT_ENABLED=False)", env, workers=workers)
     server.wait_ready(30)
     return server

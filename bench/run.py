@@ -1,11 +1,15 @@
 """`make bench`: load 1,000 and then 100,000 tasks into a PostgreSQL database, serve the app
-with gunicorn as in production, and measure the main pages with wrk at 32 connections.
+with gunicorn as in production, and measure the main pages with wrk at 32 connections, under
+each worker class (gevent, the default; gthread; sync); then the live part (bench/live.py):
+1,000 idle streams against wrk on /api/tasks, and the fan-out delay between two instances.
 
 Settings (environment): BENCH_DATABASE_URL (default the local `td_bench` database, which is
-emptied), BENCH_REDIS_URL (optional), BENCH_DURATION (seconds per endpoint, default 15),
-BENCH_CONNECTIONS (32), BENCH_SIZES ("1000,100000"), BENCH_ONLY (comma-separated endpoint
-names), BENCH_SERVERS ("default,sync": gunicorn.conf.py's defaults, then sync workers).
-Prints a table and rewrites the results part of docs/BENCHMARKS.md.
+emptied), BENCH_REDIS_URL (optional; the live part starts a redis-server of its own without
+it), BENCH_DURATION (seconds per endpoint, default 15), BENCH_CONNECTIONS (32), BENCH_SIZES
+("1000,100000"), BENCH_ONLY (comma-separated endpoint names), BENCH_SERVERS
+("gevent,gthread,sync"), BENCH_LIVE ("idle,fanout"; "" skips the live part), BENCH_LIVE_STREAMS
+(1000), BENCH_FANOUT_CHANGES (200). Prints a table and rewrites the results part of
+docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import live  # noqa: E402
 from tests.servers import Gunicorn  # noqa: E402 (the same launcher as the two-instance test)
 from webapp.config import database_url_from_env  # noqa: E402
 
@@ -40,7 +45,9 @@ DURATION = int(os.environ.get("BENCH_DURATION", 15))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 32))
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,100000").split(",")]
 ONLY = {name for name in os.environ.get("BENCH_ONLY", "").split(",") if name}
-SERVER_NAMES = [n for n in os.environ.get("BENCH_SERVERS", "default,sync").split(",") if n]
+SERVER_NAMES = [n for n in os.environ.get("BENCH_SERVERS", "gevent,gthread,sync").split(",")
+                if n]
+LIVE_PARTS = {n for n in os.environ.get("BENCH_LIVE", "idle,fanout").split(",") if n}
 TASKS_PER_USER = 100  # the measured user has 100 tasks at every size: only the total grows
 BENCH_USER = "bulk000001"
 BULK_PASSWORD = "taskdeck-bulk-demo"  # noqa: S105 (see webapp/cli.py)
@@ -76,29 +83,52 @@ def endpoints() -> list[Endpoint]:
 
 @dataclass(frozen=True)
 class Server:
-    """How gunicorn runs the app for a measurement."""
+    """How gunicorn runs the app for a measurement: gunicorn.conf.py with this worker class."""
 
     name: str
+    worker_class: str
     workers: int
     threads: int
+    is_default: bool
 
     @property
     def label(self) -> str:
-        kind = "gthread" if self.threads > 1 else "sync"
-        return f"{self.name}: {self.workers} {kind} workers" + (
-            f" × {self.threads} threads" if self.threads > 1 else "")
+        text = f"{self.name}: {self.workers} {self.worker_class} workers" + (
+            f" × {self.threads} threads" if self.worker_class == "gthread" else "")
+        return text + (" (default)" if self.is_default else "")
+
+    def env(self) -> dict[str, str]:
+        return {"GUNICORN_WORKER_CLASS": self.worker_class,
+                "WEB_CONCURRENCY": str(self.workers), "GUNICORN_THREADS": str(self.threads)}
 
 
-def servers() -> list[Server]:
-    """`default`: what gunicorn.conf.py gives on this machine (WEB_CONCURRENCY and
-    GUNICORN_THREADS apply); `sync`: one sync worker per core, the tightest tail measured for
-    these CPU-bound pages (docs/BENCHMARKS.md, "Server settings")."""
-    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    known = {
-        "default": Server("default", conf["workers"], conf["threads"]),
-        "sync": Server("sync", os.cpu_count() or 1, 1),
-    }
-    return [known[name] for name in SERVER_NAMES]
+def conf_for(worker_class: str | None) -> dict:
+    """gunicorn.conf.py's settings for a worker class (WEB_CONCURRENCY and GUNICORN_THREADS
+    apply, as in production); None: its own default class."""
+    saved = os.environ.get("GUNICORN_WORKER_CLASS")
+    try:
+        if worker_class is None:
+            os.environ.pop("GUNICORN_WORKER_CLASS", None)
+        else:
+            os.environ["GUNICORN_WORKER_CLASS"] = worker_class
+        return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    finally:
+        if saved is None:
+            os.environ.pop("GUNICORN_WORKER_CLASS", None)
+        else:
+            os.environ["GUNICORN_WORKER_CLASS"] = saved
+
+
+def servers(names: list[str] | None = None) -> list[Server]:
+    """Each worker class as gunicorn.conf.py sizes it on this machine: gevent (one worker per
+    core, the default), gthread (two per core × 4 threads), sync (one per core)."""
+    default_class = conf_for(None)["worker_class"]
+    known = {}
+    for name in ("gevent", "gthread", "sync"):
+        conf = conf_for(name)
+        known[name] = Server(name, name, conf["workers"], conf["threads"],
+                             name == default_class)
+    return [known[name] for name in (names or SERVER_NAMES)]
 
 
 @dataclass
@@ -306,7 +336,7 @@ def ratios(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def write_doc(results: list[Result], command: str) -> None:
+def write_doc(results: list[Result], command: str, live_text: str = "") -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     block = "\n".join([
         START,
@@ -323,6 +353,9 @@ def write_doc(results: list[Result], command: str) -> None:
         table(results),
         "",
         ratios(results),
+        *(["", f"Live updates ({SIZES[0]:,} tasks; the default server; Redis: "
+                f"{'BENCH_REDIS_URL' if REDIS_URL else 'a redis-server of the run its own'}; "
+                "bench/live.py):", "", live_text] if live_text else []),
         END,
     ])
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n" + START + "\n" + END + "\n"
@@ -332,14 +365,21 @@ def write_doc(results: list[Result], command: str) -> None:
     DOC.write_text(head + block + tail)
 
 
-def measure_server(wrk: list[str], server: Server, size: int, token: str | None) -> list[Result]:
-    """Serve the loaded data with gunicorn as `server` says and measure every endpoint."""
+def server_env(extra: dict | None = None) -> dict[str, str]:
+    """What every measured gunicorn gets: the bench database, production pool sizes, no
+    worker recycling."""
     env = {"DATABASE_URL": DATABASE_URL, "SECRET_KEY": secrets.token_urlsafe(32),
-           "GUNICORN_THREADS": str(server.threads),
+           "DB_POOL_SIZE": "5", "DB_MAX_OVERFLOW": "5",
            # Worker recycling (a leak guard, every 10,000 requests) off: at saturation it
            # restarts a worker every half minute, a 1-2 s gap inside the measured window that
            # a team-sized production load meets once in hours (docs/BENCHMARKS.md).
-           "GUNICORN_MAX_REQUESTS": "0"}
+           "GUNICORN_MAX_REQUESTS": "0", **(extra or {})}
+    return env
+
+
+def measure_server(wrk: list[str], server: Server, size: int, token: str | None) -> list[Result]:
+    """Serve the loaded data with gunicorn as `server` says and measure every endpoint."""
+    env = server_env(server.env())
     if REDIS_URL:
         env["REDIS_URL"] = REDIS_URL
     gunicorn = Gunicorn("webapp:create_app(RATELIMIT_ENABLED=False)", env,
@@ -365,22 +405,59 @@ def measure_server(wrk: list[str], server: Server, size: int, token: str | None)
     return results
 
 
+def measure_live(wrk: list[str], token: str | None) -> str:
+    """The live part on the data loaded last (see bench/live.py); its lines for the doc."""
+    if not LIVE_PARTS or token is None:
+        return ""
+    default = next(s for s in servers(["gevent", "gthread", "sync"]) if s.is_default)
+    redis_url, own_redis = live.redis_for_bench(REDIS_URL)
+    api_path = "/api/tasks?status=pending&perPage=50"
+
+    def measure_p95(base: str, path: str, headers: dict) -> tuple[float, float, int]:
+        endpoint = Endpoint("api-tasks", path, "token", 50)
+        result = measure(wrk, base, default, endpoint, headers, 0)
+        if result.status != "ok":
+            raise RuntimeError(f"{path}: {result.status}")
+        return result.rps, result.p95, result.errors
+
+    idle = fanout = None
+    try:
+        env = server_env(default.env())
+        if "idle" in LIVE_PARTS:
+            print(f"  live: {live.STREAMS:,} idle streams against wrk on {api_path}")
+            idle = live.measure_idle_streams(measure_p95, DATABASE_URL, redis_url, api_path,
+                                             token, env)
+        if "fanout" in LIVE_PARTS:
+            print(f"  live: fan-out of {live.FANOUT_CHANGES} changes between two instances")
+            fanout = live.measure_fanout(redis_url, env, BENCH_USER, BULK_PASSWORD)
+    finally:
+        if own_redis is not None:
+            own_redis.stop()
+    text = live.describe(idle, fanout)
+    print(text)
+    return text
+
+
 def main() -> None:
     wrk = [ensure_wrk(), "-t2", "--timeout", "10s", "-s", str(ROOT / "bench" / "percentiles.lua")]
     results: list[Result] = []
-    for size in SIZES:
+    live_text = ""
+    for index, size in enumerate(SIZES):
         print(f"== {size:,} tasks")
         load(size)
         token = api_token()
         for server in servers():
             results += measure_server(wrk, server, size, token)
+        if index == 0:  # the live part once, on the first data set (1,000 tasks by default)
+            live_text = measure_live(wrk, token)
     print()
     print(table(results))
     print(ratios(results))
     settings = " ".join(f"{name}={os.environ[name]}" for name in (
         "BENCH_ONLY", "BENCH_SIZES", "BENCH_SERVERS", "BENCH_DURATION", "BENCH_CONNECTIONS",
-        "WEB_CONCURRENCY", "GUNICORN_THREADS") if os.environ.get(name))
-    write_doc(results, f"{settings} make bench".strip())
+        "BENCH_LIVE", "BENCH_LIVE_STREAMS", "WEB_CONCURRENCY", "GUNICORN_THREADS")
+        if name in os.environ)
+    write_doc(results, f"{settings} make bench".strip(), live_text)
     print(f"\nWrote {DOC.relative_to(ROOT)}")
 
 

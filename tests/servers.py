@@ -62,7 +62,10 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {
             **os.environ, "APP_ENV": "production", "HOST": "127.0.0.1", "PORT": str(self.port),
+            # gunicorn.conf.py's own worker class (gevent) unless the caller names another.
             "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": "2",
+            # Small pools: several instances share the machine's PostgreSQL.
+            "DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "2",
             "SESSION_COOKIE_SECURE": "0", "GUNICORN_LOGLEVEL": "warning", **env,
         }
         # A file, not a pipe: a chatty app could fill a pipe nobody reads and stall.

@@ -15,7 +15,8 @@ from .servers import ROOT
 
 
 def gunicorn_settings(monkeypatch, **env) -> dict:
-    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "HOST", "PORT"):
+    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_WORKER_CLASS", "HOST", "PORT",
+                 "LIVE_STREAMS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -23,22 +24,39 @@ def gunicorn_settings(monkeypatch, **env) -> dict:
 
 
 def test_gunicorn_config_reads_workers_threads_and_bind_from_environment(monkeypatch):
-    settings = gunicorn_settings(monkeypatch, WEB_CONCURRENCY="3", GUNICORN_THREADS="1",
+    settings = gunicorn_settings(monkeypatch, WEB_CONCURRENCY="3", GUNICORN_THREADS="8",
+                                 GUNICORN_WORKER_CLASS="gthread",
                                  HOST="0.0.0.0", PORT="9000")  # noqa: S104
 
-    assert (settings["workers"], settings["threads"]) == (3, 1)
-    assert settings["worker_class"] == "sync"
+    assert (settings["workers"], settings["threads"]) == (3, 8)
+    assert settings["worker_class"] == "gthread"
     assert settings["bind"] == "0.0.0.0:9000"
+    assert settings["raw_env"] == []
 
 
-def test_gunicorn_config_defaults_follow_the_core_count(monkeypatch):
+def test_gunicorn_config_defaults_to_one_gevent_worker_per_core(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 3)
 
     settings = gunicorn_settings(monkeypatch)
 
-    assert settings["workers"] == 6
-    assert settings["worker_class"] == "gthread"
+    assert settings["worker_class"] == "gevent"
+    assert (settings["workers"], settings["threads"]) == (3, 1)
+    assert settings["worker_connections"] == 1000
     assert settings["preload_app"] is False
+
+
+def test_gunicorn_sync_workers_switch_live_streams_off(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+
+    settings = gunicorn_settings(monkeypatch, GUNICORN_WORKER_CLASS="sync")
+
+    assert (settings["worker_class"], settings["workers"], settings["threads"]) == ("sync", 2, 1)
+    assert settings["raw_env"] == ["LIVE_STREAMS=false"]
+
+
+def test_gunicorn_config_refuses_an_unknown_worker_class(monkeypatch):
+    with pytest.raises(RuntimeError, match="GUNICORN_WORKER_CLASS"):
+        gunicorn_settings(monkeypatch, GUNICORN_WORKER_CLASS="eventlet")
 
 
 def test_postgres_engine_gets_pool_settings_and_connect_timeout(make_app):

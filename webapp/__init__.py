@@ -59,6 +59,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     register_extensions(app)
     register_security(app)
     register_blueprints(app)
+    from .live import init_live
+
+    init_live(app)  # after the blueprints: its session hooks need the models, its bus the config
     from .templating import register_template_helpers
 
     register_template_helpers(app)

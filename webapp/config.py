@@ -43,6 +43,11 @@ def finish_config(config) -> None:
     """Derive the settings that depend on others, after overrides are applied: engine
     options for the actual database, and everything that REDIS_URL switches to Redis."""
     config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config)
+    # /api/ws: pings keep an idle WebSocket open (and find dead clients) at the heartbeat's
+    # pace; nothing a client sends is read, so messages stay small.
+    config.setdefault("SOCK_SERVER_OPTIONS", {
+        "ping_interval": config["LIVE_HEARTBEAT_SECONDS"], "max_message_size": 4096,
+    })
     url = redis_url_with_timeouts(config.get("REDIS_URL"), config["REDIS_SOCKET_TIMEOUT"])
     if url:
         config["REDIS_URL"] = url
@@ -177,6 +182,32 @@ class Config:
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "100/minute")
     CORS_ORIGINS = os.environ.get("CORS_ORIGINS", "")
 
+    # Live updates (webapp/live/): every task change is published after its commit, on Redis
+    # pub/sub with REDIS_URL (every instance hears it), in process memory without.
+    # Off: pages poll instead of holding a stream (gunicorn.conf.py turns streams off for
+    # sync workers, where an open stream would hold the whole worker).
+    LIVE_STREAMS = env_flag("LIVE_STREAMS", True)
+    # Prefix of the live-update keys and the pub/sub channel. Channels are shared by every
+    # database number of a Redis server, so deployments (and test runs) sharing one Redis need
+    # their own prefix.
+    LIVE_KEY_PREFIX = os.environ.get("LIVE_KEY_PREFIX", "taskdeck")
+    LIVE_HEARTBEAT_SECONDS = float(os.environ.get("LIVE_HEARTBEAT_SECONDS", 15))
+    LIVE_MAX_STREAMS_PER_USER = int(os.environ.get("LIVE_MAX_STREAMS_PER_USER", 10))
+    # A stream ends after this long and the client reconnects (with Last-Event-ID, losing
+    # nothing): connections spread again over instances after a deploy or a scale-up.
+    LIVE_STREAM_MAX_SECONDS = float(os.environ.get("LIVE_STREAM_MAX_SECONDS", 3600))
+    # Events kept for catching up: at least the last LIVE_HISTORY_SECONDS and at least the
+    # last LIVE_HISTORY_MIN_EVENTS, never more than LIVE_HISTORY_MAX_EVENTS.
+    LIVE_HISTORY_SECONDS = int(os.environ.get("LIVE_HISTORY_SECONDS", 600))
+    LIVE_HISTORY_MIN_EVENTS = int(os.environ.get("LIVE_HISTORY_MIN_EVENTS", 1000))
+    LIVE_HISTORY_MAX_EVENTS = int(os.environ.get("LIVE_HISTORY_MAX_EVENTS", 20_000))
+    # Pages: how long to wait for the stream's first message before polling instead (a proxy
+    # that buffers the stream delivers nothing), and how often to poll then.
+    LIVE_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("LIVE_CONNECT_TIMEOUT_SECONDS", 5))
+    LIVE_POLL_SECONDS = float(os.environ.get("LIVE_POLL_SECONDS", 3))
+    # Sent as the SSE `retry:` field: how long a client waits before reconnecting.
+    LIVE_RETRY_MS = int(os.environ.get("LIVE_RETRY_MS", 2000))
+
     # Attachments (webapp/services/attachments.py, webapp/services/storage.py): a folder under
     # instance/ unless ATTACHMENTS_S3_BUCKET names a bucket of any S3-compatible store.
     ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
@@ -221,6 +252,10 @@ class TestConfig(Config):
     ENRICHMENT_ENABLED = False
     API_RATE_LIMIT = "100/minute"
     CORS_ORIGINS = ""
+    # A test client that reads a whole stream gets its end after this long (the live tests
+    # that need longer streams set their own).
+    LIVE_STREAM_MAX_SECONDS = 0.25
+    LIVE_KEY_PREFIX = "taskdeck-test"
     # Tests give each test its own storage (tests/attachments/conftest.py).
     ATTACHMENTS_DIR = None
     ATTACHMENTS_S3_BUCKET = None

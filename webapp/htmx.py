@@ -25,6 +25,19 @@ def render_page_or_fragment(page: str, fragment: str, status: int = 200, **conte
     return resp
 
 
+def push_url_unless_current(resp: Response, canonical: str) -> Response:
+    """Have htmx put the canonical URL of what it asked for in the address bar, unless it asked
+    for exactly that URL: a live refresh of the same view must not add a history entry."""
+    if request.full_path.rstrip("?") != canonical:
+        resp.headers["HX-Push-Url"] = canonical
+    return resp
+
+
+# Sent with every successful htmx write of a task: the page's live fragments (the list's
+# rows, its "N tasks" count and pager) refresh themselves even without a live stream.
+TASKS_CHANGED_TRIGGER = "taskdeck:tasks-changed"
+
+
 def safe_next_url(target: str | None, fallback: str) -> str:
     """Return target when it is a local path on this site, else the fallback."""
     if not target:

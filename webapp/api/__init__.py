@@ -20,6 +20,7 @@ def cors_origins(value: str | None) -> list[str]:
 
 def register_api(app: Flask) -> None:
     """Register the API blueprint; CSRF does not apply to it (GET only, no cookies needed)."""
+    from . import events  # noqa: F401  (adds /api/events and /api/ws to the blueprint)
     from .views import bp
 
     csrf.exempt(bp)

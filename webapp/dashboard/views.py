@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request, url_for
 from flask_login import current_user, login_required
 
-from ..htmx import render_page_or_fragment, wants_fragment
+from ..htmx import push_url_unless_current, render_page_or_fragment, wants_fragment
 from ..services import stats
 from ..services.users import filter_owner_choices
 from .charts import flow_chart
@@ -35,7 +35,7 @@ def index():
     resp = render_page_or_fragment("dashboard/index.html", "dashboard/_body.html", **context)
     if wants_fragment():
         # The address bar gets the period as it was understood, without empty fields.
-        resp.headers["HX-Push-Url"] = url_for("dashboard.index", **query.query_params())
+        push_url_unless_current(resp, url_for("dashboard.index", **query.query_params()))
     return resp
 
 

@@ -74,17 +74,28 @@ def authenticate_token(raw: str) -> ApiToken | None:
         .options(joinedload(ApiToken.user))
     )
     now = utcnow()
-    if (
-        token is None
-        or token.revoked_at is not None
-        or (token.expires_at is not None and token.expires_at <= now)
-        or not token.user.is_active
-    ):
+    if token is None or not is_live(token, now):
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         token.last_used_at = now
         db.session.commit()
     return token
+
+
+def is_live(token: ApiToken, now=None) -> bool:
+    """Whether the token opens the API: not revoked, not expired, its owner active."""
+    now = now or utcnow()
+    return (
+        token.revoked_at is None
+        and (token.expires_at is None or token.expires_at > now)
+        and token.user.is_active
+    )
+
+
+def live_token(token_id: int) -> ApiToken | None:
+    """The token with this id if it still opens the API (an open stream checks its own)."""
+    token = db.session.get(ApiToken, token_id, options=[joinedload(ApiToken.user)])
+    return token if token is not None and is_live(token) else None
 
 
 def tokens_of(actor: User) -> list[ApiToken]:

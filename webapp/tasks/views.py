@@ -29,7 +29,14 @@ from werkzeug.datastructures import MultiDict
 
 from ..comments.forms import CommentForm
 from ..forms_util import copy_errors_to_form, sent_version
-from ..htmx import redirect_after_post, render_page_or_fragment, safe_next_url, wants_fragment
+from ..htmx import (
+    TASKS_CHANGED_TRIGGER,
+    push_url_unless_current,
+    redirect_after_post,
+    render_page_or_fragment,
+    safe_next_url,
+    wants_fragment,
+)
 from ..models import PRIORITY_LABELS, STATUS_LABELS, STATUSES, Task, utcnow
 from ..services import attachments as attachment_service
 from ..services import comments as comment_service
@@ -56,6 +63,16 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 @login_required
 def require_login():
     """Every task page needs a logged-in user."""
+
+
+@bp.after_request
+def announce_task_writes(resp):
+    """A successful htmx write tells the page to refresh its list (count, pager, rows that
+    stopped matching the filters): the quick add and the delete change the count."""
+    if (request.method == "POST" and wants_fragment() and resp.status_code in (200, 201)
+            and "HX-Trigger" not in resp.headers):
+        resp.headers["HX-Trigger"] = TASKS_CHANGED_TRIGGER
+    return resp
 
 
 # The routes a row of the task list links to, by the names the row macro uses.
@@ -199,7 +216,7 @@ def index():
     resp = render_page_or_fragment("tasks/index.html", "tasks/_list.html", **context)
     if wants_fragment():
         # The form sends every field, empty ones too; the address bar gets the short form.
-        resp.headers["HX-Push-Url"] = url_for("tasks.index", **filters.query_params())
+        push_url_unless_current(resp, url_for("tasks.index", **filters.query_params()))
     return resp
 
 
