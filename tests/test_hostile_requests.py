@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 import socket
+import threading
 import uuid
 
 import pytest
@@ -427,20 +428,30 @@ CHUNKED_CASES = {
 
 
 def raw_request(port: int, head: bytes, body: bytes, read_timeout: float = 5) -> bytes:
-    """Send bytes over a socket (half-closing it) and return the status line."""
+    """Send bytes over a socket (half-closing it) and return the status line.
+
+    The answer is read while the body is still being sent: a server that refuses early
+    (413) closes with the rest unread, and the reset that follows can discard an answer
+    not read yet."""
     with socket.create_connection(("127.0.0.1", port), timeout=read_timeout) as sock:
+        received: list[bytes] = []
+
+        def read_answer():
+            try:
+                while chunk := sock.recv(65536):
+                    received.append(chunk)
+            except OSError:
+                pass  # a timeout, or the reset after the server's early answer
+
+        reader = threading.Thread(target=read_answer, daemon=True)
+        reader.start()
         try:
             sock.sendall(head + body)
             sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass  # the server answered (413) and closed before the body was all sent
-        answer = b""
-        try:
-            while chunk := sock.recv(65536):
-                answer += chunk
-        except TimeoutError:
-            pass
-    return answer.split(b"\r\n", 1)[0]
+        reader.join(read_timeout + 1)
+    return b"".join(received).split(b"\r\n", 1)[0]
 
 
 def chunked_head(path: str, cookie: str = "") -> bytes:

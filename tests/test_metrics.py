@@ -139,7 +139,7 @@ def test_gunicorn_workers_share_one_count(app, database_url, tmp_path):
     directory = str(tmp_path / "prometheus")
     env = {"DATABASE_URL": database_url, "SECRET_KEY": secrets.token_urlsafe(32),
            "METRICS_ENABLED": "1", "METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": directory,
-           "GUNICORN_THREADS": "1", "DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "2"}
+           "GUNICORN_WORKER_CLASS": "sync", "DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "2"}
     server = Gunicorn("wsgi:app", env, workers=2)
     try:
         server.wait_ready()

@@ -156,9 +156,10 @@
   }
 
   // --- Regions being refreshed -------------------------------------------------------------
-  // A row being edited inline is not overwritten by a refresh of the list: it is taken out
-  // before the swap (so htmx does not clean it up) and put back in place of its new row,
-  // keeping what was typed. Focus stays on the control it was on.
+  // A row being edited inline (the whole row, or its title or due date) is not overwritten by
+  // a refresh of the list: it is taken out before the swap (so htmx does not clean it up)
+  // and put back in place of its new row, keeping what was typed. Focus stays on the control
+  // it was on, and the keyboard's selection on its task.
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     const target = event.detail.target;
     if (!event.detail.shouldSwap || !target || target.id !== "task-list") return;
@@ -171,7 +172,11 @@
       schedule(source);
       return;
     }
-    const editing = Array.from(target.querySelectorAll("tr.editing"));
+    // Rows being edited: the whole row (Edit), or one field of it (the title, the due date).
+    const editing = Array.from(new Set([
+      ...target.querySelectorAll("tr.editing"),
+      ...Array.from(target.querySelectorAll("tr .field-edit"), (form) => form.closest("tr")),
+    ]));
     const places = editing.map((row) => Array.prototype.indexOf.call(row.parentNode.children, row));
     const focus = focusedControl(target);
     editing.forEach((row) => row.remove());
@@ -180,6 +185,17 @@
       restoreEditing(editing, places);
       restoreFocus(focus);
     });
+    // htmx settles the new rows a moment later, giving them the class the server sent: the
+    // keyboard's selection goes back on its task then too.
+    settledSelection = focus.selectedId;
+  });
+
+  let settledSelection = null;
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    const target = event.detail.target;
+    if (!settledSelection || !target || target.id !== "task-list") return;
+    restoreSelection(settledSelection);
+    settledSelection = null;
   });
 
   function restoreEditing(rows, places) {
@@ -194,20 +210,35 @@
     });
   }
 
+  const CONTROLS = "a, button, input, select, textarea";
+
+  // What the keyboard is on: the selected task (j/k) and the focused row or control in it.
   function focusedControl(target) {
     const active = document.activeElement;
     const row = active && target.contains(active) ? active.closest("tr[id]") : null;
-    if (!row) return null;
-    const controls = Array.from(row.querySelectorAll("a, button, input, select, textarea"));
-    return { rowId: row.id, index: controls.indexOf(active) };
+    const chosen = target.querySelector("[data-task].selected");
+    return {
+      rowId: row ? row.id : null,
+      // -1: the row itself has the focus (a task selected with j/k).
+      index: row ? Array.from(row.querySelectorAll(CONTROLS)).indexOf(active) : -1,
+      selectedId: chosen ? chosen.id : null,
+    };
+  }
+
+  function restoreSelection(id) {
+    const chosen = id && document.getElementById(id);
+    if (chosen && !document.querySelector("[data-task].selected")) {
+      chosen.classList.add("selected");
+      chosen.setAttribute("aria-current", "true");
+    }
   }
 
   function restoreFocus(focus) {
-    if (!focus || document.activeElement !== document.body) return;
+    restoreSelection(focus.selectedId);
+    if (!focus.rowId || document.activeElement !== document.body) return;
     const row = document.getElementById(focus.rowId);
     if (!row) return;
-    const controls = row.querySelectorAll("a, button, input, select, textarea");
-    const control = controls[focus.index];
+    const control = focus.index < 0 ? row : row.querySelectorAll(CONTROLS)[focus.index];
     if (control) control.focus();
   }
 

@@ -84,8 +84,15 @@ def test_x_completes_the_selected_task_and_focus_moves_to_the_next(open_page, us
     page.keyboard.press("x")
     expect(row(page, gamma).locator(".row-select.status-completed")).to_have_count(1)
     expect(row(page, beta)).to_be_focused()
+    # The list refreshes itself: the completed task goes after the open ones, and the
+    # selection and focus stay on the task they were on.
+    expect(page.locator("#task-rows > tr[data-task]").last).to_have_id(f"task-{gamma}")
+    expect(row(page, beta)).to_be_focused()
+    expect(row(page, beta)).to_have_class(re.compile(r"\bselected\b"))
     # x on a completed task reopens it.
-    page.keyboard.press("k")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(row(page, gamma)).to_be_focused()
     page.keyboard.press("x")
     expect(row(page, gamma).locator("select[name=status]")).to_have_value("pending")
 
@@ -163,6 +170,7 @@ def test_b_switches_between_list_and_board_and_question_mark_lists_the_keys(
     page.goto("/tasks?priority=medium")
     page.keyboard.press("b")
     expect(page).to_have_url(re.compile(r"/tasks/board\?priority=medium$"))
+    page.wait_for_load_state()  # the board's script listens for keys once it has loaded
     page.keyboard.press("j")
     expect(page.locator(".card.selected")).to_have_count(1)
     page.keyboard.press("b")
