@@ -160,18 +160,33 @@
   // a refresh of the list: it is taken out before the swap (so htmx does not clean it up)
   // and put back in place of its new row, keeping what was typed. Focus stays on the control
   // it was on, and the keyboard's selection on its task.
+  // A refresh that was asked for before one of the page's own writes answered may carry what
+  // the page showed before that write: count the writes, and drop such an answer.
+  let writesAnswered = 0;
+  const refreshAskedAt = new WeakMap();
+  document.body.addEventListener("htmx:beforeRequest", (event) => {
+    const elt = event.detail.elt;
+    if (elt && elt.hasAttribute("data-live-refresh")) refreshAskedAt.set(elt, writesAnswered);
+  });
+  document.body.addEventListener("htmx:afterRequest", (event) => {
+    const config = event.detail.requestConfig;
+    if (config && config.verb && config.verb.toLowerCase() !== "get") writesAnswered += 1;
+  });
+
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     const target = event.detail.target;
-    if (!event.detail.shouldSwap || !target || target.id !== "task-list") return;
+    if (!event.detail.shouldSwap || !target) return;
     const source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    const isRefresh = source && source.hasAttribute("data-live-refresh");
     const busy = Array.from(target.querySelectorAll(".htmx-request")).some((el) => el !== source);
-    if (source && source.hasAttribute("data-live-refresh") && busy) {
-      // A row action (opening an edit, a save, a complete) is on its way: its answer would
-      // land in a row this refresh replaces. Refresh again once it is done.
+    if (isRefresh && (busy || refreshAskedAt.get(source) !== writesAnswered)) {
+      // A row action (opening an edit, a save, a complete) is on its way, or answered while
+      // this refresh was: its result would be overwritten by older rows. Refresh again.
       event.detail.shouldSwap = false;
       schedule(source);
       return;
     }
+    if (target.id !== "task-list") return;
     // Rows being edited: the whole row (Edit), or one field of it (the title, the due date).
     const editing = Array.from(new Set([
       ...target.querySelectorAll("tr.editing"),
