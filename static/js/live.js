@@ -166,7 +166,20 @@
   const refreshAskedAt = new WeakMap();
   document.body.addEventListener("htmx:beforeRequest", (event) => {
     const elt = event.detail.elt;
-    if (elt && elt.hasAttribute("data-live-refresh")) refreshAskedAt.set(elt, writesAnswered);
+    if (!elt || !elt.hasAttribute("data-live-refresh")) return;
+    if (leaving) event.preventDefault();
+    else refreshAskedAt.set(elt, writesAnswered);
+  });
+
+  // Once the page is being left (a plain form such as Log out was sent), a refresh answering
+  // meanwhile must not act: after a logout its answer is "log in again" (HX-Redirect), which
+  // would take the browser to the login page with ?next= instead of where the form leads.
+  let leaving = false;
+  window.addEventListener("beforeunload", () => { leaving = true; });
+  window.addEventListener("pageshow", () => { leaving = false; }); // back from the cache
+  document.body.addEventListener("htmx:beforeOnLoad", (event) => {
+    const elt = event.detail.elt;
+    if (leaving && elt && elt.hasAttribute("data-live-refresh")) event.preventDefault();
   });
   document.body.addEventListener("htmx:afterRequest", (event) => {
     const config = event.detail.requestConfig;
