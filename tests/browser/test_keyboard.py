@@ -175,6 +175,7 @@ def test_b_switches_between_list_and_board_and_question_mark_lists_the_keys(
     expect(page.locator(".card.selected")).to_have_count(1)
     page.keyboard.press("b")
     expect(page).to_have_url(re.compile(r"/tasks\?priority=medium$"))
+    page.wait_for_load_state()
     dialog = page.locator("#shortcuts")
     expect(dialog).to_be_hidden()
     page.keyboard.press("?")
