@@ -86,7 +86,8 @@ def api_field_errors(error: Invalid) -> dict[str, list[str]]:
 
 
 def invalid(error: Invalid):
-    return error_response(422, "Some values are not valid.", "invalid", api_field_errors(error))
+    return make_response(error_response(422, "Some values are not valid.", "invalid",
+                                        api_field_errors(error)))
 
 
 def to_data(values: dict, base: task_service.TaskData) -> task_service.TaskData:
