@@ -393,3 +393,10 @@ def test_bad_key_is_refused(app, api, writer):
     resp = api("post", "/api/tasks", {**writer, "Idempotency-Key": "x" * 256},
                json={"title": "t"})
     assert resp.status_code in (400, 422) and count_tasks(app) == 0
+
+
+def test_admin_naming_an_owner_id_beyond_any_column_is_422(app, api, make_token, admin):
+    resp = api("post", "/api/tasks", bearer(make_token(admin, write=True)),
+               json={"title": "t", "userId": 2**31})
+    assert resp.status_code == 422 and resp.json["fields"] == {"userId": ["Choose an active user."]}
+    assert count_tasks(app) == 0
