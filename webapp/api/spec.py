@@ -29,7 +29,9 @@ from flask import Response as FlaskResponse
 from flask import current_app, make_response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.plugins.base import Context
 from spectree.plugins.flask_plugin import FlaskPlugin
+from spectree.utils import get_multidict_items
 from werkzeug.exceptions import HTTPException
 
 from ..errors import error_response
@@ -84,12 +86,28 @@ class _Plugin(FlaskPlugin):
     """spectree's Flask plugin, leaving streams alone and checking answers only when
     API_CHECK_ANSWERS is on (see the module's docstring)."""
 
+    def request_validation(self, request, query, json, form, headers, cookies):
+        """spectree's, reading only the parts that have a model (a list read pays for its
+        query parameters, not for copying every header and cookie)."""
+        adapter = self.model_adapter
+        has_body = request.method not in ("GET", "DELETE")
+        request.context = Context(
+            adapter.validate_obj(query, get_multidict_items(request.args, query))
+            if query else None,
+            adapter.validate_obj(json, request.get_json(silent=True) or {})
+            if json and has_body else None,
+            None,  # no form bodies in this API
+            adapter.validate_obj(headers, dict(iter(request.headers))) if headers else None,
+            None,  # no cookie models either
+        )
+
     def validate_response(self, resp, resp_model, skip_validation, force_resp_serialize):
-        if isinstance(resp, FlaskResponse) and resp.is_streamed:
-            return resp, None  # server-sent events: reading the body would consume it
-        check = current_app.config.get("API_CHECK_ANSWERS", False)
-        return super().validate_response(resp, resp_model, skip_validation or not check,
-                                         force_resp_serialize)
+        check = current_app.config.get("API_CHECK_ANSWERS", False) and not skip_validation
+        if isinstance(resp, FlaskResponse) and (resp.is_streamed or not check):
+            # As it is: a stream's body must not be read (that would consume it), and an
+            # unchecked answer needs no copy.
+            return resp, None
+        return super().validate_response(resp, resp_model, not check, force_resp_serialize)
 
 
 def _field_name(location: Iterable[Any]) -> str:

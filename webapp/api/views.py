@@ -22,7 +22,7 @@ from ..services.task_queries import paginate_tasks
 from ..services.users import get_user_for, users_visible_to
 from . import schemas
 from .auth import api_caller, rate_limit_key
-from .serializers import task_json, tasks_json, user_json
+from .serializers import task_json, user_json
 from .spec import ErrorBody, Response, add_to_document, endpoint, openapi_document, schema_ref
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -145,11 +145,12 @@ def tasks():
     """
     filters = request.context.query.filters
     bound = current_app.config["TASKS_TOTAL_BOUND"]
-    page = paginate_tasks(caller_user(), filters, total_bound=bound)
+    page = paginate_tasks(caller_user(), filters, total_bound=bound, with_summaries=True)
     total = page.total_or_bound
     pages = page.pages if page.pages is not None else ceil(total / page.per_page)
     resp = jsonify({
-        "tasks": tasks_json(page.items),
+        "tasks": [task_json(task, list(page.summaries[task.id].labels),
+                            page.summaries[task.id].attachments) for task in page.items],
         "count": len(page.items),
         "total": total,
         "totalIsEstimate": page.total_is_estimate,
