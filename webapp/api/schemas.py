@@ -373,7 +373,7 @@ class _Args(dict):
     """A dict with MultiDict's getlist, for the parser's repeatable `label`."""
 
     def getlist(self, name: str) -> list[str]:
-        value = self.get(name)
+        value = super().get(name)
         if value is None:
             return []
         return list(value) if isinstance(value, list) else [value]
