@@ -150,7 +150,7 @@ def test_body_that_is_not_json_is_refused(app, api, writer, data, content_type, 
 def test_body_over_one_megabyte_is_413(app, client, writer):
     resp = client.post("/api/tasks", headers=writer,
                        json={"title": "t", "description": "x" * (1024 * 1024 + 1)})
-    assert resp.status_code == 413 and resp.is_json
+    assert resp.status_code == 413 and resp.json["code"] == "request_too_large"
     assert count_tasks(app) == 0
 
 
