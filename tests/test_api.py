@@ -226,7 +226,9 @@ def test_tasks_list_loads_only_the_rows_of_the_page(app, client, user, make_task
     # One query: the page's rows, each carrying the total (a count(*) subquery).
     assert len(task_selects) == 1
     assert "LIMIT" in task_selects[0].upper() and "COUNT(*)" in task_selects[0].upper()
-    assert len(statements) <= 4  # token, (last used), page with its total: no query per task
+    # token, (last used), page with its total, the page's labels, its attachment counts: a
+    # fixed number, no query per task.
+    assert len(statements) <= 6
 
 
 @pytest.mark.parametrize(("params", "name"), [
@@ -352,3 +354,67 @@ def test_seed_api_script_gets_the_same_field_names(api, admin, user, make_task, 
     today = utcnow().date().isoformat()
     analytics = api("/api/analytics", admin_token, start_date="2020-01-01", end_date=today).json
     assert {"by_status", "by_user"} <= set(analytics)
+
+
+# --- #16: labels, attachments, totals, Link headers ------------------------------------------
+
+def test_task_list_carries_sorted_label_names_and_attachment_counts(api, user, make_task,
+                                                                  user_token):
+    make_task(user, "Labelled", labels=["zeta", "Alpha", "beta"])
+    make_task(user, "Bare")
+    tasks = {t["title"]: t for t in api("/api/tasks", user_token).json["tasks"]}
+    assert tasks["Labelled"]["labels"] == ["Alpha", "beta", "zeta"]
+    assert tasks["Bare"]["labels"] == [] and tasks["Bare"]["attachments"] == 0
+    one = api(f"/api/tasks/{tasks['Labelled']['id']}", user_token).json
+    assert one["labels"] == ["Alpha", "beta", "zeta"] and one["attachments"] == 0
+
+
+def test_label_filter_is_repeatable(api, user, make_task, user_token):
+    make_task(user, "Both", labels=["a", "b"])
+    make_task(user, "Only a", labels=["a"])
+    resp = api("/api/tasks", user_token, label=["a", "b"])
+    assert [t["title"] for t in resp.json["tasks"]] == ["Both"]
+    assert [t["title"] for t in api("/api/tasks", user_token, label="a").json["tasks"]] == [
+        "Only a", "Both"]
+
+
+def test_link_header_walks_every_page(api, user, make_task, user_token):
+    for n in range(5):
+        make_task(user, f"T{n}")
+    resp = api("/api/tasks", user_token, perPage=2, page=2, priority="medium")
+    links = {link["rel"]: _query(link["url"]) for link in _links(resp.headers["Link"])}
+    assert set(links) == {"first", "prev", "next", "last"}
+    assert links["first"]["page"] == links["prev"]["page"] == ["1"]
+    assert links["next"]["page"] == links["last"]["page"] == ["3"]
+    assert links["next"]["priority"] == ["medium"] and links["next"]["perPage"] == ["2"]
+    last = api("/api/tasks", user_token, perPage=2, page=3)
+    assert "next" not in {link["rel"] for link in _links(last.headers["Link"])}
+    assert resp.json["totalIsEstimate"] is False and resp.json["total"] == 5
+
+
+def test_total_beyond_the_bound_is_an_estimate(app, api, user, make_task, user_token,
+                                               monkeypatch):
+    monkeypatch.setitem(app.config, "TASKS_TOTAL_BOUND", 3)
+    for n in range(6):
+        make_task(user, f"T{n}")
+    resp = api("/api/tasks", user_token, perPage=2)
+    assert resp.json["totalIsEstimate"] is True and resp.json["total"] == 3
+    rels = {link["rel"] for link in _links(resp.headers["Link"])}
+    assert "next" in rels and "last" not in rels
+
+
+def test_users_list_sends_a_link_header(api, user, user_token):
+    rels = {link["rel"] for link in _links(api("/api/users", user_token).headers["Link"])}
+    assert rels == {"first", "last"}
+
+
+def _query(url: str) -> dict:
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(url).query)
+
+
+def _links(header: str) -> list[dict]:
+    from requests.utils import parse_header_links
+
+    return parse_header_links(header)

@@ -37,3 +37,22 @@ def test_api_docs_render_the_document(page):
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Taskdeck API")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
     assert not errors
+
+
+def test_user_creates_a_token_that_may_write(page, live_server, user):
+    log_in(page, user)
+    page.goto("/account")
+    page.get_by_label("Token name").fill("deploy script")
+    page.get_by_label("Allow changes").check()
+    page.get_by_role("button", name="Create token").click()
+    secret = page.locator("#new-token").input_value()
+    expect(page.locator("#token-list")).to_contain_text("read and write")
+    created = requests.post(f"{live_server}/api/tasks", json={"title": "From the script"},
+                            headers={"Authorization": f"Bearer {secret}"}, timeout=5)
+    assert created.status_code == 201
+
+
+def test_api_docs_offer_to_authorize_with_a_token(page):
+    page.goto("/api/docs")
+    page.get_by_role("button", name="Authorize").first.click()
+    expect(page.locator(".auth-container").first).to_contain_text("bearerToken")

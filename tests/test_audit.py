@@ -220,7 +220,8 @@ def test_token_creation_and_revocation_are_audited_without_the_secret(app, user_
     resp = user_client.form_post("/account/tokens", {"name": "backup script"})
     assert resp.status_code == 201
     [created] = events(app, "token.create")
-    assert created.actor_id == user.id and created.changes == {"name": "backup script"}
+    assert created.actor_id == user.id and created.changes == {"name": "backup script",
+                                                                  "scope": "read"}
     user_client.form_post(f"/account/tokens/{created.target_id}/revoke")
     [revoked] = events(app, "token.revoke")
     assert revoked.target_id == created.target_id

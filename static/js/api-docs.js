@@ -9,5 +9,7 @@ document.addEventListener("DOMContentLoaded", () => {
     deepLinking: true,
     // Never send the document to an outside validator.
     validatorUrl: null,
+    // A token given with Authorize stays for the next visit (in this browser's storage).
+    persistAuthorization: true,
   });
 });

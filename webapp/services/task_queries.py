@@ -12,7 +12,7 @@ from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy.orm import lazyload
 
 from ..extensions import db
-from ..models import PRIORITIES, STATUSES, Label, Task, task_labels
+from ..models import PRIORITIES, STATUSES, Attachment, Label, Task, task_labels
 from .dates import today_for
 from .labels import LABEL_NAME_RULE, is_label_name, name_key
 from .permissions import can
@@ -313,8 +313,12 @@ class TaskPage(SelectPagination):
     shows. Without a bound the total is exact, however many rows that takes.
     """
 
-    def __init__(self, *, total_bound: int | None = None, **kwargs):
+    def __init__(self, *, total_bound: int | None = None, with_summaries: bool = False,
+                 **kwargs):
         self.total_bound = total_bound
+        self.with_summaries = with_summaries
+        # {task id: TaskSummary} when with_summaries: read by the page's own query.
+        self.summaries: dict[int, TaskSummary] = {}
         self._has_more = False
         self._counted: int | None = None
         super().__init__(**kwargs)
@@ -329,11 +333,15 @@ class TaskPage(SelectPagination):
     def _query_items(self) -> list:
         count = self._count_statement().scalar_subquery()
         select = self._query_args["select"].add_columns(count)
+        if self.with_summaries:
+            select = select.add_columns(*SUMMARY_COLUMNS)
         select = select.limit(self.per_page + 1).offset(self._query_offset)
         rows = self._query_args["session"].execute(select).all()
         self._has_more = len(rows) > self.per_page
         rows = rows[:self.per_page]
         self._counted = rows[0][1] if rows else None
+        if self.with_summaries:
+            self.summaries = {row[0].id: TaskSummary.of(row[2], row[3]) for row in rows}
         return [row[0] for row in rows]
 
     def _query_count(self) -> int | None:
@@ -383,16 +391,46 @@ class TaskPage(SelectPagination):
         yield from range(middle, last + 1)
 
 
-def paginate_tasks(actor, filters: TaskFilters, total_bound: int | None = None) -> TaskPage:
+@dataclass(frozen=True)
+class TaskSummary:
+    """What a list shows of a task's labels and files without loading them: the label names
+    (sorted as the labels are) and the number of attachments."""
+
+    labels: tuple[str, ...]
+    attachments: int
+
+    @classmethod
+    def of(cls, joined_names: str | None, attachments: int | None) -> TaskSummary:
+        names = sorted((joined_names or "").split(LABEL_SEPARATOR), key=name_key)
+        return cls(tuple(name for name in names if name), attachments or 0)
+
+
+# A label name is letters, digits, _ and - (LABEL_NAME_RULE): a comma never occurs in one.
+LABEL_SEPARATOR = ","
+# Correlated subqueries riding on the page's own query (one statement for the page, however
+# many rows): the task's label names joined, and its number of attachments.
+SUMMARY_COLUMNS = (
+    sa.select(sa.func.aggregate_strings(Label.name, LABEL_SEPARATOR))
+    .select_from(task_labels.join(Label, Label.id == task_labels.c.label_id))
+    .where(task_labels.c.task_id == Task.id).correlate(Task).scalar_subquery(),
+    sa.select(sa.func.count()).select_from(Attachment).where(Attachment.task_id == Task.id)
+    .correlate(Task).scalar_subquery(),
+)
+
+
+def paginate_tasks(actor, filters: TaskFilters, total_bound: int | None = None,
+                   with_summaries: bool = False) -> TaskPage:
     """One page of matching tasks with the number of all matches, in one query.
 
     `total_bound` (the pages pass TASKS_TOTAL_BOUND) caps what is counted: beyond it the page's
     `total` is None and `total_is_estimate` True. Without it the total is exact, which reads
-    every match (an admin's list: every task).
+    every match (an admin's list: every task). `with_summaries` reads each task's label
+    names and attachment count in the same statement (`page.summaries`).
     """
     return TaskPage(select=filtered_tasks(actor, filters), session=db.session(),
                     page=filters.page, per_page=filters.per_page, error_out=False,
-                    max_per_page=MAX_PER_PAGE, total_bound=total_bound)
+                    max_per_page=MAX_PER_PAGE, total_bound=total_bound,
+                    with_summaries=with_summaries)
 
 
 BOARD_COLUMN_LIMIT = 100
