@@ -77,7 +77,8 @@ def announce_task_writes(resp):
 
 # The routes a row of the task list links to, by the names the row macro uses.
 ROW_LINK_ENDPOINTS = {
-    "detail": "tasks.detail", "toggle": "tasks.toggle", "edit": "tasks.edit",
+    "detail": "tasks.detail", "complete": "tasks.complete", "reopen": "tasks.reopen",
+    "edit": "tasks.edit",
     "confirm_delete": "tasks.confirm_delete", "delete": "tasks.delete",
     "fields": "tasks.fields", "edit_title": "tasks.edit_title", "edit_due": "tasks.edit_due",
     "move": "tasks.move", "labels": "tasks.labels",
@@ -503,6 +504,10 @@ def move(task_id: int):
     if not form.validate_on_submit() or "status" not in form.changes():
         status, category = 422, "error"
         message = "Choose a column: " + ", ".join(STATUS_LABELS[s] for s in STATUSES) + "."
+    elif task.status == form.status.data:
+        # Already there (the same move sent twice, or the `x` key pressed twice): the card
+        # shows the state it asked for, whatever its version says.
+        message = f"“{task.title}” is already in {STATUS_LABELS[task.status]}."
     else:
         try:
             task = task_service.change_task(current_user, task.id,
@@ -557,10 +562,21 @@ def labels(task_id: int):
                                    task=task, form=form, owner_labels=owner_labels)
 
 
-@bp.post("/<int:task_id>/toggle")
-def toggle(task_id: int):
-    """Complete an open task or reopen a completed one."""
-    task = task_service.toggle_task(current_user, task_id)
+@bp.post("/<int:task_id>/complete")
+def complete(task_id: int):
+    """Complete a task. The form says which state it wants, so the same form sent twice (a
+    double click, a second tab, a retry) leaves the task completed, with its first
+    completion time."""
+    return completion_changed(task_service.set_completed(current_user, task_id, True))
+
+
+@bp.post("/<int:task_id>/reopen")
+def reopen(task_id: int):
+    """Reopen a completed task (back to Pending); an open task stays as it is."""
+    return completion_changed(task_service.set_completed(current_user, task_id, False))
+
+
+def completion_changed(task: Task):
     message = f"Completed “{task.title}”." if task.is_completed else f"Reopened “{task.title}”."
     if wants_fragment():
         return with_flash(render_row(task), message)
