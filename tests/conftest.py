@@ -275,10 +275,12 @@ def make_token(app):
     from webapp.models import User
     from webapp.services import tokens as token_service
 
-    def _make_token(owner, name: str = "script", expires_on=None) -> str:
+    def _make_token(owner, name: str = "script", expires_on=None, write: bool = False) -> str:
         with app.app_context():
             actor = db.session.get(User, owner.id)
-            _, secret = token_service.create_token(actor, name, expires_on)
+            _, secret = token_service.create_token(
+                actor, name, expires_on,
+                scope=token_service.SCOPE_READ_WRITE if write else token_service.SCOPE_READ)
             db.session.remove()
         return secret
 

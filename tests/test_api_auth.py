@@ -105,7 +105,8 @@ def test_unknown_api_path_is_json_404(client, path):
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 def test_write_methods_get_json_405(client, user, make_token, method):
-    resp = getattr(client, method)("/api/tasks", headers=bearer(make_token(user)),
+    # /api/stats is read-only (the task endpoints take writes: tests/test_api_write.py).
+    resp = getattr(client, method)("/api/stats", headers=bearer(make_token(user)),
                                    json={"title": "x"})
     checked(resp, "get")
     assert resp.status_code == 405

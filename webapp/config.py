@@ -251,6 +251,8 @@ class TestConfig(Config):
     # No outgoing calls unless a test switches enrichment on against its local fake servers.
     ENRICHMENT_ENABLED = False
     API_RATE_LIMIT = "100/minute"
+    # Every API answer is validated against its declared model (webapp/api/spec.py).
+    API_CHECK_ANSWERS = True
     CORS_ORIGINS = ""
     # A test client that reads a whole stream gets its end after this long (the live tests
     # that need longer streams set their own).

@@ -253,6 +253,11 @@ class StatusChange(db.Model):
     )
 
 
+SCOPE_READ = "read"
+SCOPE_READ_WRITE = "read write"
+TOKEN_SCOPES = (SCOPE_READ, SCOPE_READ_WRITE)
+
+
 class ApiToken(db.Model):
     """A personal API token; only its hash and a short visible prefix are stored."""
 
@@ -269,8 +274,46 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Space-separated scopes, as OAuth writes them: "read" or "read write".
+    scope: Mapped[str] = mapped_column(sa.String(32), default=SCOPE_READ, nullable=False,
+                                       server_default=SCOPE_READ)
 
     user: Mapped[User] = relationship()
+
+    def allows(self, scope: str) -> bool:
+        """Whether the token holds this scope ("read" or "write")."""
+        return scope in self.scope.split()
+
+    @property
+    def can_write(self) -> bool:
+        return self.allows("write")
+
+
+class IdempotentRequest(db.Model):
+    """A POST sent with an Idempotency-Key: the first answer, replayed for a retry.
+
+    The unique (user_id, key) decides between two workers or instances receiving the same key
+    at once: the second insert fails, and that request waits for or replays the first answer.
+    `status` is None while the first request is still being handled.
+    """
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (
+        sa.Index("ix_idempotent_requests_user_id_key", "user_id", "key", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    key: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    # SHA-256 of the method, path and canonical JSON body: the same key with another body
+    # is a client's mistake, not a retry.
+    fingerprint: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True, nullable=False)
+    status: Mapped[int | None]
+    body: Mapped[dict | None] = mapped_column(sa.JSON)
+    task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tasks.id", ondelete="SET NULL"))
 
 
 class AuditEvent(db.Model):

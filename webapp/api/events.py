@@ -15,6 +15,7 @@ import json
 
 from flask import current_app, g, make_response, request
 from flask_sock import Sock
+from pydantic import Field
 
 from ..errors import error_response
 from ..extensions import db
@@ -24,11 +25,15 @@ from ..services import tasks as task_service
 from ..services.errors import NotFound
 from ..services.tokens import live_token
 from .auth import api_caller
+from .schemas import LiveMessage
 from .serializers import task_json
+from .spec import ApiModel, ErrorBody, Response, add_to_document, endpoint, schema_ref
 from .views import bp
 
 sock = Sock()
 WS_ENDPOINT = "api.websocket"
+# An event id; empty counts as absent (as an EventSource sends before its first event).
+EVENT_ID = r"^(\d{1,15}-\d{1,15}|\s*)$"
 
 
 def token_viewer() -> Viewer | None:
@@ -74,10 +79,38 @@ def open_token_stream() -> Stream | object:
     return open_stream(viewer, lambda: token_still_good(viewer))
 
 
+class ResumeQuery(ApiModel):
+    after: str | None = Field(None, pattern=EVENT_ID, description="Resume after this event "
+                              "id (the Last-Event-ID header wins when both are sent).")
+
+
+class ResumeHeaders(ApiModel):
+    last_event_id: str | None = Field(
+        None, alias="Last-Event-ID", pattern=EVENT_ID,
+        description="The id of the last event received: the stream starts with exactly the "
+        "events after it, or with one `reset` when it is older than the kept history.")
+
+
+UNAVAILABLE = (ErrorBody, "Live updates are unavailable (Redis down, or streams off on this "
+               "server); retry after Retry-After seconds.")
+
+
 @bp.get("/events")
+@endpoint(query=ResumeQuery, headers=ResumeHeaders, sessions=False,
+          tags=["live"], operation_id="follow_task_changes",
+          resp=Response(HTTP_200=(None, "The stream (text/event-stream, open until the client "
+                                  "leaves)."),
+                        HTTP_400=ErrorBody, HTTP_401=ErrorBody, HTTP_429=ErrorBody,
+                        HTTP_503=UNAVAILABLE))
 def events():
-    """Server-sent events: `id:` (resume with Last-Event-ID), `event:` (the type), `data:`
-    the message; a heartbeat comment every LIVE_HEARTBEAT_SECONDS."""
+    """Follow task changes
+
+    Server-sent events for the tasks the token's owner may see (an admin: all): `id:`,
+    `event:` (the type) and `data:` (a LiveMessage) per change, in order, once each;
+    `: heartbeat` comments every LIVE_HEARTBEAT_SECONDS. Needs a bearer token (a browser
+    session is refused). At most LIVE_MAX_STREAMS_PER_USER open streams per user (429
+    beyond). See the README for a client that resumes with Last-Event-ID.
+    """
     stream = open_token_stream()
     if not isinstance(stream, Stream):
         return stream
@@ -150,71 +183,29 @@ def websocket(ws):
         stream.close()
 
 
-# --- The two streams in the OpenAPI document --------------------------------------------------
-# Registered here, next to the views, so the hand-written document (openapi.py, which the
-# declared-schema rewrite replaces) describes them without this module editing it.
-
-def _describe_in_openapi() -> None:
-    from .openapi import DOCUMENT, PATHS, SCHEMAS, operation, query, ref, response_ref
-
-    SCHEMAS["LiveMessage"] = {
-        "type": "object",
-        "description": "One change. Over SSE it is the `data:` of a message whose `event:` is "
-        "the type and whose `id:` resumes the stream; over the WebSocket it also has `id`.",
-        "required": ["type", "taskId", "task"],
-        "properties": {
-            "type": {"type": "string", "enum": [
-                "task.created", "task.updated", "task.completed", "task.reopened",
-                "task.deleted", "reset"]},
-            "taskId": {"type": ["integer", "null"]},
-            "task": {"anyOf": [ref("Task"), {"type": "null"}],
-                     "description": "The task as GET /api/tasks/{id} shows it, read when the "
-                     "message is sent; null for task.deleted and reset."},
-            "id": {"type": "string", "description": "WebSocket messages only."},
-        },
-    }
-    resume = [
-        query("after", {"type": "string", "pattern": r"^\d{1,15}-\d{1,15}$"},
-              "Resume after this event id (the Last-Event-ID header wins when both are sent)."),
-        {"name": "Last-Event-ID", "in": "header", "required": False,
-         "schema": {"type": "string", "pattern": r"^\d{1,15}-\d{1,15}$"},
-         "description": "The id of the last event received: the stream starts with exactly "
-         "the events after it, or with one `reset` when it is older than the kept history."},
-    ]
-    unavailable = {"description": "Live updates are unavailable (Redis down, or streams off "
-                   "on this server); retry after Retry-After seconds.",
-                   "content": {"application/json": {"schema": ref("Error")}},
-                   "headers": {"Retry-After": {"schema": {"type": "integer"}}}}
-    events_op = operation(
-        "Follow task changes",
-        "Server-sent events for the tasks the token's owner may see (an admin: all): "
-        "`id:`, `event:` (the type) and `data:` (a LiveMessage) per change, in order, once "
-        "each; `: heartbeat` comments every LIVE_HEARTBEAT_SECONDS. Needs a bearer token (a "
-        "browser session is refused). At most LIVE_MAX_STREAMS_PER_USER open streams per "
-        "user (429 beyond). See the README for a client that resumes with Last-Event-ID.",
-        {"description": "The stream (text/event-stream, open until the client leaves).",
-         "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-        tag="live", parameters=resume, bad_parameters=True,
-    )
-    events_op["responses"]["503"] = unavailable
-    events_op["security"] = [{"bearerToken": []}]
-    ws_op = operation(
-        "Follow task changes over a WebSocket",
-        "The same messages as /api/events, one JSON text message each (a LiveMessage with "
-        "its `id`). Send the token in the handshake's Authorization header; refusals (401, "
-        "429, 503) come before the handshake. A request that is not a WebSocket handshake "
-        "is 400.",
-        {"description": "Not used: a handshake answers 101."}, tag="live",
-        parameters=resume[1:], bad_parameters=True,
-    )
-    del ws_op["responses"]["200"]
-    ws_op["responses"] = {"101": {"description": "Switching to the WebSocket protocol."},
-                          **ws_op["responses"], "503": unavailable}
-    ws_op["responses"]["400"] = response_ref("BadParameter")
-    ws_op["security"] = [{"bearerToken": []}]
-    PATHS["/api/events"] = {"get": events_op}
-    PATHS["/api/ws"] = {"get": ws_op}
-    DOCUMENT["tags"].append({"name": "live"})
-
-
-_describe_in_openapi()
+# spectree leaves WebSocket routes out of the document: described here, next to the view.
+add_to_document("/api/ws", "get", {
+    "summary": "Follow task changes over a WebSocket",
+    "operationId": "follow_task_changes_websocket",
+    "tags": ["live"],
+    "description": "The same messages as /api/events, one JSON text message each (a "
+    "LiveMessage with its `id`). Send the token in the handshake's Authorization header; "
+    "refusals (401, 429, 503) come before the handshake. A request that is not a WebSocket "
+    "handshake is 400.",
+    "security": [{"bearerToken": ["read"]}],
+    "parameters": [{"name": "Last-Event-ID", "in": "header", "required": False,
+                    "schema": {"type": "string", "pattern": EVENT_ID},
+                    "description": "Resume after this event id."}],
+    "responses": {
+        "101": {"description": "Switching to the WebSocket protocol; each message is a "
+                "LiveMessage.",
+                "content": {"application/json": {"schema": schema_ref(LiveMessage)}}},
+        **{str(status): {"description": description, "content": {
+            "application/json": {"schema": schema_ref(ErrorBody)}}}
+           for status, description in (
+               (400, "Not a WebSocket handshake, or a bad Last-Event-ID."),
+               (401, "No token, or one that is invalid, expired or revoked."),
+               (429, "Too many open streams or requests."),
+               (503, UNAVAILABLE[1]))},
+    },
+})

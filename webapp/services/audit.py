@@ -25,7 +25,9 @@ JSON log line (logger "webapp.audit"). Actions, as stored in `AuditEvent.action`
 
 The source IP is not read from the request here (services do not know about HTTP): the web
 layer binds it for the duration of a request with `bind_source_ip()` (see webapp.logging);
-events from the command line have none.
+events from the command line have none. Likewise `bind_api_token()` marks the events of an
+API request made with a token: their changes carry `"via": "api"` and `"token"`, the token's
+visible prefix (never the token).
 """
 
 from __future__ import annotations
@@ -73,12 +75,19 @@ def _known_action(value: object) -> str | None:
 
 audit_log = logging.getLogger("webapp.audit")
 _source_ip: ContextVar[str | None] = ContextVar("audit_source_ip", default=None)
+_api_token: ContextVar[str | None] = ContextVar("audit_api_token", default=None)
 _PENDING = "audit_pending"
 
 
 def bind_source_ip(ip: str | None) -> None:
     """Set the client IP recorded with the events of the current request (web layer only)."""
     _source_ip.set((ip or None) and ip[:64])
+
+
+def bind_api_token(prefix: str | None) -> None:
+    """Mark the events of the current request as made through the API with the token of
+    this visible prefix (web layer only; None: not through a token)."""
+    _api_token.set(prefix)
 
 
 def _plain(value: Any) -> Any:
@@ -105,6 +114,9 @@ def record(
             db.session.flush()  # a new object gets its id
         target_type = TARGET_TYPES.get(type(target), type(target).__name__.lower())
         target_id = str(target.id)
+    token_prefix = _api_token.get()
+    if token_prefix is not None:
+        changes = {**(changes or {}), "via": "api", "token": token_prefix}
     event_row = AuditEvent(
         actor_id=actor.id if actor is not None else None,
         action=action,

@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import ApiToken, User, utcnow
+from ..models import SCOPE_READ, SCOPE_READ_WRITE, TOKEN_SCOPES, ApiToken, User, utcnow
 from . import audit
 from .errors import Invalid, NotFound
 from .task_queries import start_of_day
 from .text import VISIBLE_MESSAGE, has_visible_character
+
+__all__ = ["SCOPE_READ", "SCOPE_READ_WRITE", "create_token", "authenticate_token"]
 
 # "td_" marks a Taskdeck token (secret scanners and people can tell what leaked).
 TOKEN_MARK = "td_"  # noqa: S105 (a label, not a secret)
@@ -31,8 +33,10 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create_token(owner: User, name: str, expires_on: date | None = None) -> tuple[ApiToken, str]:
-    """Create a token for the owner; returns the row and the secret, which is never stored."""
+def create_token(owner: User, name: str, expires_on: date | None = None,
+                 scope: str = SCOPE_READ) -> tuple[ApiToken, str]:
+    """Create a token for the owner; returns the row and the secret, which is never stored.
+    `scope` is "read" or "read write" (SCOPE_READ_WRITE: the token may change things)."""
     name = (name or "").strip()
     errors: dict[str, list[str]] = {}
     if not name:
@@ -46,6 +50,8 @@ def create_token(owner: User, name: str, expires_on: date | None = None) -> tupl
         errors["expires_on"] = ["The expiry date must be today or later."]
     elif expires_on is not None and expires_on > today + timedelta(days=MAX_EXPIRY_DAYS):
         errors["expires_on"] = ["The expiry date must be within five years."]
+    if scope not in TOKEN_SCOPES:
+        errors["scope"] = [f"The scope must be one of: {', '.join(TOKEN_SCOPES)}."]
     if errors:
         raise Invalid(errors)
     raw = TOKEN_MARK + secrets.token_urlsafe(32)
@@ -56,9 +62,10 @@ def create_token(owner: User, name: str, expires_on: date | None = None) -> tupl
         prefix=raw[:PREFIX_LENGTH],
         # Valid through the whole expiry day (UTC).
         expires_at=start_of_day(expires_on + timedelta(days=1)) if expires_on else None,
+        scope=scope,
     )
     db.session.add(token)
-    audit.record(owner, "token.create", token, {"name": name})
+    audit.record(owner, "token.create", token, {"name": name, "scope": scope})
     db.session.commit()
     return token, raw
 
