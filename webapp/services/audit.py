@@ -33,7 +33,8 @@ visible prefix (never the token).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -76,6 +77,7 @@ def _known_action(value: object) -> str | None:
 audit_log = logging.getLogger("webapp.audit")
 _source_ip: ContextVar[str | None] = ContextVar("audit_source_ip", default=None)
 _api_token: ContextVar[str | None] = ContextVar("audit_api_token", default=None)
+_via: ContextVar[str | None] = ContextVar("audit_via", default=None)
 _PENDING = "audit_pending"
 
 
@@ -88,6 +90,17 @@ def bind_api_token(prefix: str | None) -> None:
     """Mark the events of the current request as made through the API with the token of
     this visible prefix (web layer only; None: not through a token)."""
     _api_token.set(prefix)
+
+
+@contextmanager
+def marked_via(channel: str) -> Iterator[None]:
+    """Mark the events recorded inside the block as made through `channel` ("api"), for
+    the API requests that carry no token: the token login and registration (web layer)."""
+    reset = _via.set(channel)
+    try:
+        yield
+    finally:
+        _via.reset(reset)
 
 
 def _plain(value: Any) -> Any:
@@ -117,6 +130,8 @@ def record(
     token_prefix = _api_token.get()
     if token_prefix is not None:
         changes = {**(changes or {}), "via": "api", "token": token_prefix}
+    elif _via.get() is not None:
+        changes = {**(changes or {}), "via": _via.get()}
     event_row = AuditEvent(
         actor_id=actor.id if actor is not None else None,
         action=action,
