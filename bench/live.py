@@ -290,8 +290,10 @@ def measure_fanout(redis_url: str, env: dict, username: str, password: str) -> F
         stream.next(10)  # "retry:": the stream is open and subscribed
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
-        for _ in range(FANOUT_CHANGES):
-            on_writer.post(f"{writer.url}/tasks/{task_id}/toggle", allow_redirects=False,
+        for change in range(FANOUT_CHANGES):
+            # Alternate: completing a completed task changes (and announces) nothing.
+            action = "reopen" if change % 2 else "complete"
+            on_writer.post(f"{writer.url}/tasks/{task_id}/{action}", allow_redirects=False,
                            timeout=10, data={"csrf_token": csrf})
             time.sleep(0.02)
         listener.join(15)

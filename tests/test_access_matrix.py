@@ -10,7 +10,8 @@ ROUTES = [
     ("GET", "/tasks/{id}/row"),
     ("GET", "/tasks/{id}/delete"),
     ("POST", "/tasks/{id}"),
-    ("POST", "/tasks/{id}/toggle"),
+    ("POST", "/tasks/{id}/complete"),
+    ("POST", "/tasks/{id}/reopen"),
     ("POST", "/tasks/{id}/delete"),
 ]
 # Expected status per visitor: anonymous is sent to log in; a foreign task is not found.

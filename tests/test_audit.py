@@ -46,8 +46,8 @@ def test_task_update_is_audited_with_changed_fields_old_and_new(app, user_client
 
 def test_task_complete_and_reopen_are_audited(app, user_client, user, make_task):
     task_id = make_task(user)
-    user_client.form_post(f"/tasks/{task_id}/toggle")
-    user_client.form_post(f"/tasks/{task_id}/toggle")
+    user_client.form_post(f"/tasks/{task_id}/complete")
+    user_client.form_post(f"/tasks/{task_id}/reopen")
     assert [e.action for e in events(app) if e.action.startswith("task.")][-2:] == [
         "task.complete", "task.reopen"]
 

@@ -95,6 +95,23 @@ def test_stale_move_is_refused_and_changes_nothing(app, user_client, user, make_
     assert task_row(app, task_id).status == "in-progress"
 
 
+def test_same_move_sent_twice_keeps_the_card_where_it_asked(app, user_client, user, make_task):
+    """The board's `x` key and a double-clicked Move send the column they want with the
+    version they saw: the second one finds the card there already and changes nothing."""
+    task_id = make_task(user, "Twice to done")
+    first = user_client.form_post(f"/tasks/{task_id}/move",
+                                  {"status": "completed", "version": "1"}, htmx=True)
+    with app.app_context():
+        completed_at = db.session.get(Task, task_id).completed_at
+    second = user_client.form_post(f"/tasks/{task_id}/move",
+                                   {"status": "completed", "version": "1"}, htmx=True)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert "is already in Completed" in second.get_data(as_text=True)
+    task = task_row(app, task_id)
+    assert task.status == "completed" and task.version == 2
+    assert task.completed_at == completed_at
+
+
 def test_bad_move_is_422_and_changes_nothing(app, user_client, user, make_task):
     task_id = make_task(user, "Stay")
     resp = user_client.form_post(f"/tasks/{task_id}/move",

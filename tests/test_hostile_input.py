@@ -39,7 +39,8 @@ FORMS = {
     "update": ("/tasks/{task}", {"title": "T", "description": "D", "status": "pending",
                                  "priority": "medium", "due_date": "", "owner_id": "{owner}",
                                  "version": "1"}, "admin"),
-    "toggle": ("/tasks/{task}/toggle", {"next": "/tasks"}, "admin"),
+    "complete": ("/tasks/{task}/complete", {"next": "/tasks"}, "admin"),
+    "reopen": ("/tasks/{task}/reopen", {"next": "/tasks"}, "admin"),
     "password": ("/auth/password", {"current_password": "correct-horse-battery",
                                     "new_password": "n3w-secret-pass",
                                     "confirm": "n3w-secret-pass"}, "admin"),
@@ -48,7 +49,7 @@ TASK_FILTERS = ["status", "priority", "owner_id", "q", "created_from", "created_
                 "sort", "order", "page", "per_page"]
 AUDIT_FILTERS = ["user", "action", "date_from", "date_to", "page"]
 TASK_URLS = ["/tasks/{id}", "/tasks/{id}/edit", "/tasks/{id}/row", "/tasks/{id}/delete"]
-TASK_POSTS = ["/tasks/{id}", "/tasks/{id}/toggle", "/tasks/{id}/delete"]
+TASK_POSTS = ["/tasks/{id}", "/tasks/{id}/complete", "/tasks/{id}/reopen", "/tasks/{id}/delete"]
 HUGE_IDS = [str(2**31), str(2**63 - 1), str(2**63), str(2**64 + 1), "9" * 40, "0", "-5", "1e3",
             "%00", "%FF"]
 
@@ -172,7 +173,7 @@ def test_largest_page_number_is_an_empty_page(setup):
 
 def test_hostile_request_id_and_next_parameter_are_harmless(setup):
     client = setup["admin"]
-    resp = client.form_post(f"/tasks/{setup['task']}/toggle",
+    resp = client.form_post(f"/tasks/{setup['task']}/complete",
                             {"next": "https://evil.example/phish"},
                             headers={"X-Request-ID": "<script>" * 10})
     assert resp.status_code == 303

@@ -65,8 +65,8 @@ def test_completing_sets_completed_at_and_completing_again_keeps_first_time(ctx,
 
 def test_reopening_clears_completed_at_and_records_history(ctx, user):
     task = task_service.create_task(actor(user), TaskData(title="t"))
-    task_service.toggle_task(actor(user), task.id)
-    reopened = task_service.toggle_task(actor(user), task.id)
+    task_service.set_completed(actor(user), task.id, True)
+    reopened = task_service.set_completed(actor(user), task.id, False)
     assert reopened.status == "pending" and reopened.completed_at is None
     steps = [(c.old_status, c.new_status) for c in task_service.task_history(reopened)]
     assert steps == [(None, "pending"), ("pending", "completed"), ("completed", "pending")]

@@ -15,7 +15,7 @@ from webapp.services.task_queries import (
     TaskFilters,
     filtered_tasks,
     paginate_tasks,
-    parse_task_filters,
+    task_filters_from_args,
 )
 
 TODAY = utcnow().date()
@@ -175,7 +175,7 @@ def test_user_pages_through_tasks_two_at_a_time(data, page, expected_names, has_
     ({"per_page": "101"}, "per_page"),
 ])
 def test_bad_filter_value_is_left_out_with_a_message(args, bad_param):
-    filters, errors = parse_task_filters(args)
+    filters, errors = task_filters_from_args(args)
     assert list(errors) == [bad_param]
     assert filters == TaskFilters(**({"created_from": date(2026, 3, 2)}
                                      if bad_param == "created_to" and "created_from" in args
@@ -186,11 +186,11 @@ def test_filters_parse_from_their_own_query_params():
     filters = TaskFilters(status="in-progress", priority="low", owner_id=7, q="a b&c",
                           created_from=date(2026, 1, 1), created_to=date(2026, 2, 1),
                           due="week", sort="title", order="desc", page=3, per_page=50)
-    assert parse_task_filters(filters.query_params()) == (filters, {})
+    assert task_filters_from_args(filters.query_params()) == (filters, {})
     # A sort's usual direction is left out of the URL: one address for one view.
     usual = TaskFilters(sort="title")
     assert usual.query_params() == {"sort": "title"}
-    assert parse_task_filters({"sort": "title", "order": "asc"}) == (usual, {})
+    assert task_filters_from_args({"sort": "title", "order": "asc"}) == (usual, {})
 
 
 def test_query_params_leave_defaults_out_and_apply_changes():
@@ -202,7 +202,7 @@ def test_query_params_leave_defaults_out_and_apply_changes():
 
 
 def test_in_progress_alias_is_accepted():
-    filters, errors = parse_task_filters({"status": "in_progress"})
+    filters, errors = task_filters_from_args({"status": "in_progress"})
     assert (filters.status, errors) == ("in-progress", {})
 
 

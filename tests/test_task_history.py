@@ -25,7 +25,7 @@ def test_service_records_create_edit_complete_and_reopen(ctx, user, admin):
         title="Write", status="in-progress"), None)
     task_service.set_completed(alice, task.id, True)
     task_service.set_completed(alice, task.id, True)  # completing twice records nothing new
-    task_service.toggle_task(alice, task.id)
+    task_service.set_completed(alice, task.id, False)
     assert steps(task.id) == [
         (None, "pending", alice.id),
         ("pending", "in-progress", root.id),
@@ -43,7 +43,7 @@ def test_edit_without_status_change_records_nothing(ctx, user):
 
 def test_detail_page_shows_the_timeline(user_client, user, make_task):
     task_id = make_task(user, "Timeline")
-    user_client.form_post(f"/tasks/{task_id}/toggle")
+    user_client.form_post(f"/tasks/{task_id}/complete")
     html = user_client.get(f"/tasks/{task_id}").get_data(as_text=True)
     timeline = html.split('<ol class="timeline">')[1].split("</ol>")[0]
     assert "created as Pending" in timeline

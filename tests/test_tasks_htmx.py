@@ -80,12 +80,37 @@ def test_htmx_stale_update_is_409_with_current_values(user_client, user, make_ta
     assert "<dd>v2</dd>" in html and 'value="mine"' in html and 'value="2"' in html
 
 
-def test_htmx_toggle_returns_completed_row(user_client, user, make_task):
+def test_htmx_complete_returns_completed_row(user_client, user, make_task):
     task_id = make_task(user, "Do it")
-    resp = user_client.form_post(f"/tasks/{task_id}/toggle", htmx=True)
+    resp = user_client.form_post(f"/tasks/{task_id}/complete", htmx=True)
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     assert "status-completed" in html and "Completed “Do it”." in html
+    # The row now offers the opposite state, as a state of its own.
+    assert f'hx-post="/tasks/{task_id}/reopen"' in html
+
+
+def test_htmx_complete_sent_twice_keeps_the_row_completed(app, user_client, user, make_task):
+    task_id = make_task(user, "Twice")
+    row = user_client.get("/tasks").get_data(as_text=True)
+    assert f'hx-post="/tasks/{task_id}/complete"' in row
+    first = user_client.form_post(f"/tasks/{task_id}/complete", htmx=True)
+    second = user_client.form_post(f"/tasks/{task_id}/complete", htmx=True)
+    assert second.status_code == 200
+    assert "status-completed" in second.get_data(as_text=True)
+    with app.app_context():
+        task = db.session.get(Task, task_id)
+        assert task.status == "completed" and task.version == 2
+    assert first.status_code == 200
+
+
+def test_htmx_reopen_returns_open_row(user_client, user, make_task):
+    task_id = make_task(user, "Undone", status="completed")
+    for _ in range(2):
+        resp = user_client.form_post(f"/tasks/{task_id}/reopen", htmx=True)
+        assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert "status-pending" in html and f'hx-post="/tasks/{task_id}/complete"' in html
 
 
 def test_htmx_delete_returns_empty_row_and_flash(user_client, user, make_task):

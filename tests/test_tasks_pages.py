@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from webapp.extensions import db
 from webapp.models import Task
+from webapp.services import tasks as task_service
 
 
 def count_tasks(app) -> int:
@@ -145,21 +146,53 @@ def test_stale_edit_shows_newer_values_and_keeps_typed_ones(user_client, user, m
 
 def test_complete_and_reopen_without_js(user_client, user, make_task, app):
     task_id = make_task(user, "Finish me")
-    resp = user_client.form_post(f"/tasks/{task_id}/toggle", {"next": f"/tasks/{task_id}"})
+    resp = user_client.form_post(f"/tasks/{task_id}/complete", {"next": f"/tasks/{task_id}"})
     assert resp.status_code == 303 and resp.headers["Location"] == f"/tasks/{task_id}"
     with app.app_context():
         task = db.session.get(Task, task_id)
         assert task.status == "completed" and task.completed_at is not None
-    user_client.form_post(f"/tasks/{task_id}/toggle")
+    user_client.form_post(f"/tasks/{task_id}/reopen")
     with app.app_context():
         task = db.session.get(Task, task_id)
         assert task.status == "pending" and task.completed_at is None
 
 
-def test_toggle_ignores_offsite_next(user_client, user, make_task):
+def test_complete_form_sent_twice_keeps_the_task_completed(user_client, user, make_task, app):
+    task_id = make_task(user, "Double click")
+    form = user_client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert f'action="/tasks/{task_id}/complete"' in form
+    user_client.form_post(f"/tasks/{task_id}/complete")
+    with app.app_context():
+        first = db.session.get(Task, task_id).completed_at
+    resp = user_client.form_post(f"/tasks/{task_id}/complete")
+    assert resp.status_code == 303
+    with app.app_context():
+        task = db.session.get(Task, task_id)
+        assert task.status == "completed" and task.completed_at == first
+        assert [c.new_status for c in task_service.task_history(task)] == [
+            "pending", "completed"]
+
+
+def test_reopen_form_sent_twice_keeps_the_task_open(user_client, user, make_task, app):
+    task_id = make_task(user, "Again", status="completed")
+    assert f'action="/tasks/{task_id}/reopen"' in user_client.get(
+        f"/tasks/{task_id}").get_data(as_text=True)
+    for _ in range(2):
+        assert user_client.form_post(f"/tasks/{task_id}/reopen").status_code == 303
+    with app.app_context():
+        task = db.session.get(Task, task_id)
+        assert task.status == "pending" and task.completed_at is None
+
+
+def test_complete_ignores_offsite_next(user_client, user, make_task):
     task_id = make_task(user, "t")
-    resp = user_client.form_post(f"/tasks/{task_id}/toggle", {"next": "//evil.example/"})
+    resp = user_client.form_post(f"/tasks/{task_id}/complete", {"next": "//evil.example/"})
     assert resp.headers["Location"] == "/tasks"
+
+
+def test_the_toggle_path_is_gone(user_client, user, make_task):
+    task_id = make_task(user, "t")
+    assert user_client.form_post(f"/tasks/{task_id}/toggle").status_code == 404
 
 
 def test_delete_asks_for_confirmation_then_deletes(user_client, user, make_task, app):

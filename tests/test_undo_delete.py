@@ -59,7 +59,8 @@ def test_deleted_task_is_gone_everywhere_at_once(app, user_client, user, make_to
     assert f'id="card-{task_id}"' not in user_client.get("/tasks/board").get_data(as_text=True)
     for path in (f"/tasks/{task_id}", f"/tasks/{task_id}/edit", f"/tasks/{task_id}/row"):
         assert user_client.get(path).status_code == 404, path
-    assert user_client.form_post(f"/tasks/{task_id}/toggle").status_code == 404
+    assert user_client.form_post(f"/tasks/{task_id}/complete").status_code == 404
+    assert user_client.form_post(f"/tasks/{task_id}/reopen").status_code == 404
     assert user_client.get(f"/api/tasks/{task_id}", headers=bearer(token)).status_code == 404
     api = user_client.get("/api/tasks", headers=bearer(token)).json
     assert api["total"] == 0

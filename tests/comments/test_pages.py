@@ -61,7 +61,7 @@ def test_timeline_mixes_status_changes_and_comments_newest_last(app, user_client
                                                                 make_task):
     task_id = make_task(user)
     user_client.form_post(f"/tasks/{task_id}/comments", {"body": "first comment"})
-    user_client.form_post(f"/tasks/{task_id}/toggle")
+    user_client.form_post(f"/tasks/{task_id}/complete")
     user_client.form_post(f"/tasks/{task_id}/comments", {"body": "second comment"})
     with app.app_context():
         # Spread the steps in time (the test runs within one clock tick).

@@ -144,7 +144,7 @@ def test_stream_carries_own_changes_and_nothing_of_others(live_server, user, oth
         created = their_stream.events(1)[0]
         assert admin_stream.events(1)[0].json()["taskId"] == created.json()["taskId"]
         task_id = created.json()["taskId"]
-        form_post(theirs, live_server, f"/tasks/{task_id}/toggle", htmx=True)
+        form_post(theirs, live_server, f"/tasks/{task_id}/complete", htmx=True)
         form_post(theirs, live_server, f"/tasks/{task_id}/delete", htmx=True)
         assert [m.json()["type"] for m in their_stream.events(2)] == [
             "task.completed", "task.deleted"]

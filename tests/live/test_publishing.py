@@ -45,7 +45,7 @@ def test_each_service_change_publishes_one_event_with_owner_and_version(ctx, use
     task_service.update_task(me, task.id, task_service.TaskData(title="Write more tests"), 1)
     task_service.set_completed(me, task.id, True)
     task_service.set_completed(me, task.id, True)  # completing twice changes nothing
-    task_service.toggle_task(me, task.id)
+    task_service.set_completed(me, task.id, False)
     task_service.delete_task(me, task.id)
 
     events = published()
@@ -150,7 +150,7 @@ def test_pages_and_htmx_fragments_publish(client, user, published):
     client.form_post("/tasks", {"title": "From the page", "status": "pending",
                                 "priority": "low"})
     task_id = published()[-1].task_id
-    client.form_post(f"/tasks/{task_id}/toggle", htmx=True)
+    client.form_post(f"/tasks/{task_id}/complete", htmx=True)
     client.form_post(f"/tasks/{task_id}/delete", htmx=True)
 
     assert [e.type for e in published()] == ["task.created", "task.completed", "task.deleted"]

@@ -2,20 +2,23 @@
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo
 
 from ..forms_util import strip
-from ..services.users import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from ..services.users import DISPLAY_NAME_MAX, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
+# Lengths are told to the browser (minlength/maxlength) but checked by services.users, so a
+# form and the API (POST /api/auth/register, /api/users) refuse with the same words.
 
 PASSWORD_RULE = (f"At least {PASSWORD_MIN_LENGTH} characters; not your username or a "
                  "common password.")
 
 
 def new_password_field(label: str, note: str = "") -> PasswordField:
-    """A field for choosing a password (the full rules are checked in services.users)."""
+    """A field for choosing a password (the rules are checked in services.users)."""
     return PasswordField(
-        label,
-        validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)],
+        label, validators=[DataRequired()],
+        render_kw={"minlength": PASSWORD_MIN_LENGTH, "maxlength": PASSWORD_MAX_LENGTH},
         description=f"{PASSWORD_RULE} {note}".strip(),
     )
 
@@ -36,11 +39,14 @@ class LoginForm(FlaskForm):
 
 class RegisterForm(FlaskForm):
     username = StringField(
-        "Username", validators=[DataRequired(), Length(min=3, max=32)], filters=[strip],
+        "Username", validators=[DataRequired()], filters=[strip],
+        render_kw={"minlength": 3, "maxlength": 32},
         description="3 to 32 characters: lower-case letters, digits, _ . -",
     )
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)], filters=[strip])
-    display_name = StringField("Display name", validators=[Length(max=100)], filters=[strip])
+    email = EmailField("Email", validators=[DataRequired()], filters=[strip],
+                       render_kw={"maxlength": 254})
+    display_name = StringField("Display name", filters=[strip],
+                               render_kw={"maxlength": DISPLAY_NAME_MAX})
     password = new_password_field("Password")
     confirm = confirm_field("Repeat password", "password")
     submit = SubmitField("Create account")

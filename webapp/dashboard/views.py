@@ -30,7 +30,7 @@ def index():
     context = dict(
         board=board, filter_errors=errors, chart=flow_chart(board),
         owner_choices=filter_owner_choices(current_user),
-        presets=stats.PERIOD_PRESET_LABELS,
+        params=stats.DashboardParams,
     )
     resp = render_page_or_fragment("dashboard/index.html", "dashboard/_body.html", **context)
     if wants_fragment():

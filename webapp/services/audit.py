@@ -33,22 +33,23 @@ visible prefix (never the token).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
+from pydantic import BeforeValidator
 from sqlalchemy import event
 from sqlalchemy.orm import Session, joinedload
 
 from ..extensions import db
 from ..models import ApiToken, Attachment, AuditEvent, Comment, Label, Task, User
 from .errors import Forbidden
+from .params import Param, ParamSet, iso_date, refuse, text, whole_number
 from .permissions import can
-from .text import parse_date, parse_positive_int
 
 ACTIONS = (
     "task.create", "task.update", "task.delete", "task.restore", "task.complete", "task.reopen",
@@ -64,10 +65,19 @@ TARGET_TYPES = {Task: "task", User: "user", ApiToken: "token", Attachment: "atta
                 Comment: "comment", Label: "label"}
 MAX_PAGE = 1_000_000
 PER_PAGE = 50
+USERNAME_FILTER_MAX = 32
+
+
+def _known_action(value: object) -> str | None:
+    if value is not None and value not in ACTIONS:
+        raise refuse("Unknown action.")
+    return value
+
 
 audit_log = logging.getLogger("webapp.audit")
 _source_ip: ContextVar[str | None] = ContextVar("audit_source_ip", default=None)
 _api_token: ContextVar[str | None] = ContextVar("audit_api_token", default=None)
+_via: ContextVar[str | None] = ContextVar("audit_via", default=None)
 _PENDING = "audit_pending"
 
 
@@ -80,6 +90,17 @@ def bind_api_token(prefix: str | None) -> None:
     """Mark the events of the current request as made through the API with the token of
     this visible prefix (web layer only; None: not through a token)."""
     _api_token.set(prefix)
+
+
+@contextmanager
+def marked_via(channel: str) -> Iterator[None]:
+    """Mark the events recorded inside the block as made through `channel` ("api"), for
+    the API requests that carry no token: the token login and registration (web layer)."""
+    reset = _via.set(channel)
+    try:
+        yield
+    finally:
+        _via.reset(reset)
 
 
 def _plain(value: Any) -> Any:
@@ -109,6 +130,8 @@ def record(
     token_prefix = _api_token.get()
     if token_prefix is not None:
         changes = {**(changes or {}), "via": "api", "token": token_prefix}
+    elif _via.get() is not None:
+        changes = {**(changes or {}), "via": _via.get()}
     event_row = AuditEvent(
         actor_id=actor.id if actor is not None else None,
         action=action,
@@ -145,52 +168,32 @@ def _forget_rolled_back(session: Session) -> None:
 
 # --- Reading the trail (admins) ------------------------------------------------------------
 
-@dataclass(frozen=True)
-class AuditFilters:
-    """What the audit list is narrowed to, and which page is shown."""
+class AuditFilters(ParamSet):
+    """What the audit list is narrowed to, and which page is shown: the audit page's query
+    parameters, declared once (their names, rules, messages, labels and choices)."""
 
-    user: str | None = None
-    action: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    page: int = 1
-
+    user: Annotated[
+        str | None,
+        Param("User", description="Events by or about this username."),
+        text(USERNAME_FILTER_MAX, f"Enter a username (at most {USERNAME_FILTER_MAX} characters).",
+             lower=True),
+    ] = None
+    action: Annotated[
+        Literal[ACTIONS] | None,
+        Param("Action", choices={action: action for action in ACTIONS}),
+        BeforeValidator(_known_action),
+    ] = None
+    date_from: Annotated[date | None, Param("From"), iso_date()] = None
+    date_to: Annotated[date | None, Param("To"), iso_date()] = None
+    page: Annotated[
+        int, Param("Page"),
+        whole_number(MAX_PAGE, f"Page must be a whole number from 1 to {MAX_PAGE}."),
+    ] = 1
 
 
 def parse_audit_filters(args: Mapping[str, str]) -> tuple[AuditFilters, dict[str, str]]:
     """Read the audit filters from query parameters; bad values are left out and reported."""
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-
-    def raw(name: str) -> str:
-        return (args.get(name) or "").strip()
-
-    user = raw("user").lower()
-    if user:
-        if len(user) > 32 or "\x00" in user:
-            errors["user"] = "Enter a username (at most 32 characters)."
-        else:
-            values["user"] = user
-    action = raw("action")
-    if action:
-        if action in ACTIONS:
-            values["action"] = action
-        else:
-            errors["action"] = "Unknown action."
-    for name in ("date_from", "date_to"):
-        value = raw(name)
-        if value:
-            try:
-                values[name] = parse_date(value)
-            except ValueError:
-                errors[name] = "Use a date in the form YYYY-MM-DD."
-    page = raw("page")
-    if page:
-        try:
-            values["page"] = parse_positive_int(page, MAX_PAGE)
-        except ValueError:
-            errors["page"] = f"Page must be a whole number from 1 to {MAX_PAGE}."
-    return AuditFilters(**values), errors
+    return AuditFilters.from_args(args, "page")
 
 
 def audit_events(actor: User, filters: AuditFilters) -> Pagination:

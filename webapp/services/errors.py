@@ -35,6 +35,11 @@ class Invalid(ServiceError):
         self.field_errors = field_errors
 
 
+class LastAdmin(Invalid):
+    """The change would leave no active admin (demoting or deactivating the last one). An
+    Invalid for the forms, which show its message on the field; the API answers 409."""
+
+
 class Conflict(ServiceError):
     """The object changed since the actor loaded it (a stale version)."""
 

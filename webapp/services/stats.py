@@ -13,17 +13,19 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
 import sqlalchemy as sa
+from pydantic import field_validator
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..extensions import db
 from ..models import PRIORITIES, STATUSES, StatusChange, Task, User, utcnow
 from .errors import Forbidden
+from .params import Param, ParamSet, choice, iso_date, not_before, whole_number
 from .permissions import can
-from .task_queries import _parse_date, _parse_positive_int, start_of_day, start_of_next_day
+from .task_queries import start_of_day, start_of_next_day
 from .text import MAX_ID
 
 PERIOD_PRESETS = {"7": 7, "30": 30, "90": 90, "all": None}
@@ -258,65 +260,72 @@ class DashboardQuery:
     preset: str | None = DEFAULT_PRESET
     owner_id: int | None = None
 
+    def params(self) -> DashboardParams:
+        """This dashboard as its declared parameters: the preset, or the dates."""
+        if self.preset is not None:
+            return DashboardParams(period=self.preset, user=self.owner_id)
+        return DashboardParams(start=self.period.start, end=self.period.end, user=self.owner_id)
+
     def query_params(self) -> dict[str, str]:
         """The URL parameters that give this dashboard again (the default period left out)."""
-        params: dict[str, str] = {}
-        if self.preset is not None:
-            if self.preset != DEFAULT_PRESET:
-                params["period"] = self.preset
-        else:
-            for name in ("start", "end"):
-                day = getattr(self.period, name)
-                if day is not None:
-                    params[name] = day.isoformat()
-        if self.owner_id is not None:
-            params["user"] = str(self.owner_id)
-        return params
+        return self.params().to_args("page", defaults=DashboardParams(period=DEFAULT_PRESET))
+
+
+class DashboardParams(ParamSet):
+    """The dashboard's query parameters; `GET /api/analytics` reads the period's two dates
+    under its own names (start_date, end_date) and nothing else."""
+
+    period: Annotated[
+        Literal[tuple(PERIOD_PRESETS)] | None,
+        Param("Period", api=None, choices=PERIOD_PRESET_LABELS),
+        choice(tuple(PERIOD_PRESETS), f"Unknown period; use one of {', '.join(PERIOD_PRESETS)}."),
+    ] = None
+    start: Annotated[
+        date | None,
+        Param("From", api="start_date", description="First day of the period (included)."),
+        iso_date(),
+    ] = None
+    end: Annotated[
+        date | None,
+        Param("To", api="end_date", description="Last day of the period (included)."),
+        iso_date(),
+    ] = None
+    user: Annotated[
+        int | None,
+        Param("User", api=None),
+        whole_number(MAX_ID, "User must be a user id (a positive whole number)."),
+    ] = None
+
+    _check_period = field_validator("end")(
+        not_before("start", "The end date is before the start date."))
 
 
 def parse_dashboard_query(
     args: Mapping[str, str], actor: User, today: date | None = None
 ) -> tuple[DashboardQuery, dict[str, str]]:
-    """Read `period` (7, 30, 90, all), `start`, `end` and `user` from query parameters.
-
-    Explicit dates win over the preset. Bad values are left out with a message each, keyed
-    by the parameter, like the task list's filters.
-    """
+    """The dashboard's query from its parameters: `period` (7, 30, 90, all), `start`, `end`
+    and `user`. Explicit dates win over the preset. Bad values are left out with a message
+    each, keyed by the parameter, like the task list's filters."""
     today = today or utcnow().date()
-    errors: dict[str, str] = {}
-
-    def raw(name: str) -> str:
-        return (args.get(name) or "").strip()
-
-    preset = raw("period").lower() or DEFAULT_PRESET
-    if preset not in PERIOD_PRESETS:
-        errors["period"] = f"Unknown period; use one of {', '.join(PERIOD_PRESETS)}."
-        preset = DEFAULT_PRESET
-    dates: dict[str, date] = {}
-    for name in ("start", "end"):
-        if raw(name):
-            try:
-                dates[name] = _parse_date(raw(name))
-            except ValueError:
-                errors[name] = "Use a date in the form YYYY-MM-DD."
-    if "start" in dates and "end" in dates and dates["start"] > dates["end"]:
-        errors["end"] = "The end date is before the start date."
-        del dates["end"]
-    owner_id = None
-    if raw("user"):
-        try:
-            owner_id = _parse_positive_int(raw("user"), MAX_ID)
-        except ValueError:
-            errors["user"] = "User must be a user id (a positive whole number)."
-        if owner_id is not None and not can(actor, "view_all_stats"):
-            errors["user"] = "Only admins can see another user's figures."
-            owner_id = None
-    if dates:
-        return DashboardQuery(Period(dates.get("start"), dates.get("end")), None, owner_id), errors
+    params, errors = DashboardParams.from_args(args, "page")
+    owner_id = params.user
+    if owner_id is not None and not can(actor, "view_all_stats"):
+        errors["user"] = "Only admins can see another user's figures."
+        owner_id = None
+    if params.start or params.end:
+        return DashboardQuery(Period(params.start, params.end), None, owner_id), errors
+    preset = params.period or DEFAULT_PRESET
     days = PERIOD_PRESETS[preset]
     if days is None:
         return DashboardQuery(Period(), preset, owner_id), errors
     return DashboardQuery(Period(today - timedelta(days=days - 1), today), preset, owner_id), errors
+
+
+def analytics_period_from_args(args: Mapping[str, str]) -> tuple[Period, dict[str, str]]:
+    """The period of `GET /api/analytics` (start_date, end_date; unbounded when absent),
+    by the dashboard's rules, and a message per bad parameter."""
+    params, errors = DashboardParams.from_args(args, "api")
+    return Period(params.start, params.end), errors
 
 
 @dataclass(frozen=True)

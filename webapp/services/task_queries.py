@@ -6,25 +6,49 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import SelectPagination
+from pydantic import BeforeValidator, field_validator
 from sqlalchemy.orm import lazyload
 
 from ..extensions import db
-from ..models import PRIORITIES, STATUSES, Attachment, Label, Task, task_labels
+from ..models import (
+    PRIORITIES,
+    PRIORITY_LABELS,
+    STATUS_LABELS,
+    STATUSES,
+    Attachment,
+    Label,
+    Task,
+    task_labels,
+)
 from .dates import today_for
 from .labels import LABEL_NAME_RULE, is_label_name, name_key
+from .params import (
+    Param,
+    ParamSet,
+    Spelling,
+    choice,
+    iso_date,
+    not_before,
+    refuse,
+    text,
+    whole_number,
+)
 from .permissions import can
 from .search import task_text_matches
 from .tasks import tasks_visible_to
 from .text import MAX_ID
-from .text import parse_date as _parse_date
-from .text import parse_positive_int as _parse_positive_int
 
-DUE_CHOICES = ("overdue", "today", "week", "none")
-SORT_CHOICES = ("created", "updated", "due", "priority", "title", "status")
-ORDER_CHOICES = ("asc", "desc")
+DUE_LABELS = {"overdue": "Overdue", "today": "Today", "week": "This week", "none": "No due date"}
+DUE_CHOICES = tuple(DUE_LABELS)
+SORT_LABELS = {"created": "Created", "updated": "Updated", "due": "Due date",
+               "priority": "Priority", "title": "Title", "status": "Status"}
+SORT_CHOICES = tuple(SORT_LABELS)
+ORDER_LABELS = {"asc": "Ascending", "desc": "Descending"}
+ORDER_CHOICES = tuple(ORDER_LABELS)
 # The direction a sort takes when none is given: what people expect first (A to Z, the
 # soonest due date, the highest priority, the newest).
 DEFAULT_ORDER = {
@@ -123,11 +147,114 @@ NARROWING_FIELDS = ("status", "priority", "owner_id", "q", "created_from", "crea
                     "labels")
 # The fields that travel in the URL (open_first is the page's choice, not a parameter).
 URL_FIELDS = tuple(name for name in TaskFilters.__dataclass_fields__ if name != "open_first")
-# The parameter names the pages use (SPEC "Pages": owner, not owner_id; one `label` per
-# label); the API passes its own (userId, createdFrom, ...).
-PAGE_PARAM_NAMES = {name: name for name in URL_FIELDS} | {
-    "owner_id": "owner", "labels": "label",
-}
+
+
+def _label_names(values: Any) -> tuple[str, ...]:
+    """The repeated label parameter as names (a leading "#" allowed, duplicates dropped)."""
+    cleaned: dict[str, str] = {}
+    for raw in values if isinstance(values, list | tuple) else [values]:
+        value = str(raw or "").strip().removeprefix("#")
+        if not value:
+            continue
+        if not is_label_name(value):
+            raise refuse(f"A label name is {LABEL_NAME_RULE}.")
+        cleaned.setdefault(name_key(value), value)
+    if len(cleaned) > MAX_LABEL_FILTERS:
+        raise refuse(f"Filter by at most {MAX_LABEL_FILTERS} labels.")
+    return tuple(cleaned.values())
+
+
+class TaskListParams(ParamSet):
+    """The query parameters of a task listing: the list page, the board, the CSV export and
+    `GET /api/tasks`. The pages say `owner` and `label` (SPEC "Pages"); the API speaks
+    camelCase (userId, createdFrom, createdTo, perPage)."""
+
+    status: Annotated[
+        Literal[STATUSES] | None,
+        Param("Status", choices=STATUS_LABELS),
+        choice(STATUSES, f"Unknown status; use one of {', '.join(STATUSES)}.",
+               aliases=STATUS_ALIASES),
+    ] = None
+    priority: Annotated[
+        Literal[PRIORITIES] | None,
+        Param("Priority", choices=PRIORITY_LABELS),
+        choice(PRIORITIES, f"Unknown priority; use one of {', '.join(PRIORITIES)}."),
+    ] = None
+    owner_id: Annotated[
+        int | None,
+        Param("Owner", page="owner", api="userId", description="Tasks of this user (admins)."),
+        whole_number(MAX_ID, "Owner must be a user id (a positive whole number)."),
+    ] = None
+    q: Annotated[
+        str | None,
+        Param("Search", description="Words in the title or description."),
+        text(Q_MAX, f"Search text must be at most {Q_MAX} characters."),
+    ] = None
+    created_from: Annotated[
+        date | None, Param("Created from", api="createdFrom"), iso_date(),
+    ] = None
+    created_to: Annotated[
+        date | None, Param("Created to", api="createdTo"), iso_date(),
+    ] = None
+    due: Annotated[
+        Literal[DUE_CHOICES] | None,
+        Param("Due", choices=DUE_LABELS),
+        choice(DUE_CHOICES, f"Unknown due filter; use one of {', '.join(DUE_CHOICES)}."),
+    ] = None
+    labels: Annotated[
+        tuple[str, ...],
+        Param("Labels", page="label", api="label", repeated=True,
+              description="Tasks carrying every label given (repeat the parameter)."),
+        BeforeValidator(_label_names),
+    ] = ()
+    sort: Annotated[
+        Literal[SORT_CHOICES] | None,
+        Param("Sort by", choices=SORT_LABELS),
+        choice(SORT_CHOICES, f"Unknown sort; use one of {', '.join(SORT_CHOICES)}."),
+    ] = None
+    order: Annotated[
+        Literal[ORDER_CHOICES] | None,
+        Param("Order", choices=ORDER_LABELS),
+        choice(ORDER_CHOICES, "Order must be asc or desc."),
+    ] = None
+    page: Annotated[
+        int | None, Param("Page"),
+        whole_number(MAX_PAGE, f"Page must be a whole number from 1 to {MAX_PAGE}."),
+    ] = None
+    per_page: Annotated[
+        int | None, Param("Per page", api="perPage", choices={str(n): str(n) for n in
+                                                                PER_PAGE_CHOICES}),
+        whole_number(MAX_PER_PAGE, f"Page size must be from 1 to {MAX_PER_PAGE}."),
+    ] = None
+
+    _check_period = field_validator("created_to")(
+        not_before("created_from", "The end date is before the start date."))
+
+    def to_filters(self, default_per_page: int = 25) -> TaskFilters:
+        """These parameters as the filters the queries take (defaults filled in)."""
+        values = {field: getattr(self, field) for field in URL_FIELDS
+                  if getattr(self, field) not in (None, ())}
+        values.setdefault("per_page", default_per_page)
+        if values.get("order") == DEFAULT_ORDER[values.get("sort", "created")]:
+            del values["order"]  # the sort's usual direction: one URL for one view
+        return TaskFilters(**values)
+
+
+PAGE_PARAM_NAMES = TaskListParams.names("page")
+API_PARAM_NAMES = TaskListParams.names("api")
+
+
+def task_filters_from_args(
+    args: Mapping[str, str], spelling: Spelling = "page", default_per_page: int = 25,
+) -> tuple[TaskFilters, dict[str, str]]:
+    """Read task filters from query parameters (the page's or the API's names).
+
+    Returns the filters with every bad value left out, and a message per bad parameter keyed
+    by the parameter's name as sent, so pages can say what they ignored and the API can
+    answer 400 naming it.
+    """
+    params, errors = TaskListParams.from_args(args, spelling)
+    return params.to_filters(default_per_page), errors
 
 
 def parse_task_filters(
@@ -136,90 +263,14 @@ def parse_task_filters(
     default_per_page: int = 25,
     with_labels: bool = False,
 ) -> tuple[TaskFilters, dict[str, str]]:
-    """Read filters from query parameters.
+    """The former entry of webapp/api/views.py, kept until it calls task_filters_from_args
+    (GET /api/tasks) and analytics_period_from_args (GET /api/analytics); then delete it."""
+    from .stats import analytics_period_from_args
 
-    Returns the filters with every bad value left out, and a message per bad parameter keyed
-    by the parameter's name as sent, so pages can say what they ignored and the API can
-    answer 400 naming it. `with_labels` reads the repeatable `label` parameter (the list
-    page and board; the API gains it with its own parameter declarations).
-    """
-    names = {**PAGE_PARAM_NAMES, **(param_names or {})}
-    errors: dict[str, str] = {}
-    values: dict = {"per_page": default_per_page}
-
-    def raw(field: str) -> str:
-        return (args.get(names[field]) or "").strip()
-
-    def choice(field: str, allowed, message: str, aliases: Mapping[str, str] | None = None):
-        value = raw(field).lower()
-        if value:
-            value = (aliases or {}).get(value, value)
-            if value in allowed:
-                values[field] = value
-            else:
-                errors[names[field]] = message
-
-    def number(field: str, maximum: int, message: str):
-        value = raw(field)
-        if value:
-            try:
-                values[field] = _parse_positive_int(value, maximum)
-            except ValueError:
-                errors[names[field]] = message
-
-    choice("status", STATUSES, f"Unknown status; use one of {', '.join(STATUSES)}.",
-           aliases=STATUS_ALIASES)
-    choice("priority", PRIORITIES, f"Unknown priority; use one of {', '.join(PRIORITIES)}.")
-    number("owner_id", MAX_ID, "Owner must be a user id (a positive whole number).")
-    q = raw("q")
-    if q:
-        if len(q) > Q_MAX or "\x00" in q:
-            errors[names["q"]] = f"Search text must be at most {Q_MAX} characters."
-        else:
-            values["q"] = q
-    for field in ("created_from", "created_to"):
-        value = raw(field)
-        if value:
-            try:
-                values[field] = _parse_date(value)
-            except ValueError:
-                errors[names[field]] = "Use a date in the form YYYY-MM-DD."
-    if values.get("created_from") and values.get("created_to"):
-        if values["created_from"] > values["created_to"]:
-            errors[names["created_to"]] = "The end date is before the start date."
-            del values["created_to"]
-    choice("due", DUE_CHOICES, f"Unknown due filter; use one of {', '.join(DUE_CHOICES)}.")
-    if with_labels:
-        labels = _parse_labels(args, names["labels"])
-        if isinstance(labels, str):
-            errors[names["labels"]] = labels
-        elif labels:
-            values["labels"] = labels
-    choice("sort", SORT_CHOICES, f"Unknown sort; use one of {', '.join(SORT_CHOICES)}.")
-    choice("order", ORDER_CHOICES, "Order must be asc or desc.")
-    if values.get("order") == DEFAULT_ORDER[values.get("sort", "created")]:
-        del values["order"]  # the sort's usual direction: one URL for one view
-    number("page", MAX_PAGE, f"Page must be a whole number from 1 to {MAX_PAGE}.")
-    number("per_page", MAX_PER_PAGE, f"Page size must be from 1 to {MAX_PER_PAGE}.")
-    return TaskFilters(**values), errors
-
-
-def _parse_labels(args: Mapping[str, str], name: str) -> tuple[str, ...] | str:
-    """The repeated label parameter as names (a leading "#" allowed, duplicates dropped), or
-    the message saying why it was ignored."""
-    getlist = getattr(args, "getlist", None)
-    raw_values = getlist(name) if getlist else [args.get(name) or ""]
-    cleaned: dict[str, str] = {}
-    for raw in raw_values:
-        value = (raw or "").strip().removeprefix("#")
-        if not value:
-            continue
-        if not is_label_name(value):
-            return f"A label name is {LABEL_NAME_RULE}."
-        cleaned.setdefault(name_key(value), value)
-    if len(cleaned) > MAX_LABEL_FILTERS:
-        return f"Filter by at most {MAX_LABEL_FILTERS} labels."
-    return tuple(cleaned.values())
+    if param_names and param_names.get("created_from") == "start_date":
+        period, errors = analytics_period_from_args(args)
+        return TaskFilters(created_from=period.start, created_to=period.end), errors
+    return task_filters_from_args(args, "api" if param_names else "page", default_per_page)
 
 
 def start_of_day(day: date) -> datetime:

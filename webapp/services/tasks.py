@@ -271,12 +271,6 @@ def set_completed(actor: User, task_id: int, completed: bool) -> Task:
     return task
 
 
-def toggle_task(actor: User, task_id: int) -> Task:
-    """Complete an open task, or reopen a completed one."""
-    task = get_task_for(actor, task_id, "update")
-    return set_completed(actor, task.id, not task.is_completed)
-
-
 def change_task(actor: User, task_id: int, changes: dict, expected_version: int | None) -> Task:
     """Change some of a task's title, status, priority and due date (an inline edit in a
     row, a move on the board), with the same checks, version rule, history and audit as

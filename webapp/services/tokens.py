@@ -23,6 +23,9 @@ TOKEN_MARK = "td_"  # noqa: S105 (a label, not a secret)
 PREFIX_LENGTH = 10  # "td_" + 7 characters, shown in the token list to tell tokens apart
 NAME_MAX = 100
 MAX_EXPIRY_DAYS = 5 * 366
+# Tokens handed out by a login (POST /api/auth/token) live hours, not years.
+LOGIN_TOKEN_DEFAULT_HOURS = 24
+LOGIN_TOKEN_MAX_HOURS = 30 * 24
 TOKEN_MAX_LENGTH = 200
 # Writing last_used_at on every request would turn each API read into a write.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -34,9 +37,12 @@ def hash_token(raw: str) -> str:
 
 
 def create_token(owner: User, name: str, expires_on: date | None = None,
-                 scope: str = SCOPE_READ) -> tuple[ApiToken, str]:
+                 scope: str = SCOPE_READ, lifetime: timedelta | None = None
+                 ) -> tuple[ApiToken, str]:
     """Create a token for the owner; returns the row and the secret, which is never stored.
-    `scope` is "read" or "read write" (SCOPE_READ_WRITE: the token may change things)."""
+    `scope` is "read" or "read write" (SCOPE_READ_WRITE: the token may change things).
+    It expires at the end of `expires_on` (UTC), or `lifetime` from now (a login's token,
+    see login_token_lifetime), or never."""
     name = (name or "").strip()
     errors: dict[str, list[str]] = {}
     if not name:
@@ -61,13 +67,25 @@ def create_token(owner: User, name: str, expires_on: date | None = None,
         token_hash=hash_token(raw),
         prefix=raw[:PREFIX_LENGTH],
         # Valid through the whole expiry day (UTC).
-        expires_at=start_of_day(expires_on + timedelta(days=1)) if expires_on else None,
+        expires_at=(start_of_day(expires_on + timedelta(days=1)) if expires_on
+                    else utcnow() + lifetime if lifetime else None),
         scope=scope,
     )
     db.session.add(token)
     audit.record(owner, "token.create", token, {"name": name, "scope": scope})
     db.session.commit()
     return token, raw
+
+
+def login_token_lifetime(hours: int | None) -> timedelta:
+    """How long a login's token lives: `hours` (default LOGIN_TOKEN_DEFAULT_HOURS), at most
+    LOGIN_TOKEN_MAX_HOURS (30 days); Invalid otherwise."""
+    if hours is None:
+        hours = LOGIN_TOKEN_DEFAULT_HOURS
+    if not 1 <= hours <= LOGIN_TOKEN_MAX_HOURS:
+        raise Invalid({"expires_in_hours": [
+            f"A token lives from 1 to {LOGIN_TOKEN_MAX_HOURS} hours (30 days)."]})
+    return timedelta(hours=hours)
 
 
 def authenticate_token(raw: str) -> ApiToken | None:
@@ -123,6 +141,20 @@ def revoke_token(actor: User, token_id: int) -> ApiToken:
         token.revoked_at = utcnow()
         audit.record(actor, "token.revoke", token)
         db.session.commit()
+    return token
+
+
+def log_out_token(actor: User, token_id: int) -> ApiToken:
+    """End one of the actor's tokens for good (a script's logout): revoked, and recorded as
+    a logout. The actor's other tokens and sessions go on."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != actor.id:
+        raise NotFound("token", token_id)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(actor, "token.revoke", token)
+    audit.record(actor, "auth.logout", actor, {"token_id": token.id})
+    db.session.commit()
     return token
 
 

@@ -11,9 +11,9 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from ..extensions import db
-from ..models import ROLES, User, utcnow
+from ..models import ROLES, ApiToken, User, utcnow
 from . import audit, throttle
-from .errors import Forbidden, Invalid, NotFound, Throttled
+from .errors import Forbidden, Invalid, LastAdmin, NotFound, Throttled
 from .passwords import hash_password, needs_rehash, verify_password
 from .permissions import can
 from .text import has_visible_character, nul_errors, valid_id
@@ -23,6 +23,7 @@ USERNAME_RE = re.compile(USERNAME_PATTERN)
 USERNAME_RULE = "3 to 32 characters: lower-case letters, digits, _ . -"
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 200
+DISPLAY_NAME_MAX = 100  # the column's size
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt"
 
 
@@ -81,13 +82,18 @@ def create_user(
     password: str,
     display_name: str | None = None,
     role: str = "user",
+    created_by: User | None = None,
 ) -> User:
-    """Create an account (registration, CLI, demo data); raises Invalid on bad input."""
+    """Create an account (registration, CLI, demo data, an admin through the API); raises
+    Invalid on bad input. `created_by` is the admin who made it (the audit's actor); without
+    one the new user is."""
     username, email = normalise_username(username), normalise_email(email)
     if role not in ROLES:
         raise Invalid({"role": [f"Role must be one of {', '.join(ROLES)}."]})
     errors = nul_errors(display_name=display_name) or validate_new_account(
         username, email, password)
+    if display_name and len(display_name.strip()) > DISPLAY_NAME_MAX:
+        errors["display_name"] = [f"Display name must be at most {DISPLAY_NAME_MAX} characters."]
     if errors:
         raise Invalid(errors)
     user = User(
@@ -99,9 +105,18 @@ def create_user(
         role=role,
     )
     db.session.add(user)
-    audit.record(user, "user.create", user, {"role": role})
+    audit.record(created_by or user, "user.create", user, {"role": role})
     db.session.commit()
     return user
+
+
+def create_account(actor: User, username: str, email: str, password: str,
+                   display_name: str | None = None, role: str = "user") -> User:
+    """An admin creates an account (the API's POST /api/users), with the rules of
+    registration and of the CLI's `users create`."""
+    if not can(actor, "manage_users"):
+        raise Forbidden("manage_users", "Only admins can manage accounts.")
+    return create_user(username, email, password, display_name, role, created_by=actor)
 
 
 def check_credentials(username: str, password: str) -> User | None:
@@ -250,41 +265,72 @@ def _managed_user(actor: User, user_id: int) -> User:
 
 def set_role(actor: User, user_id: int, role: str) -> User:
     """Give an account the role (admins only); the last active admin keeps theirs."""
-    user = _managed_user(actor, user_id)
-    if role not in ROLES:
-        raise Invalid({"role": [f"Role must be one of {', '.join(ROLES)}."]})
-    if user.role == role:
-        return user
-    if user.is_admin and user.is_active and _other_active_admins(user) == 0:
-        db.session.rollback()
-        raise Invalid({"role": ["The last active admin cannot be demoted."]})
-    audit.record(actor, "user.role_change", user, {"role": [user.role, role]})
-    user.role = role
-    db.session.commit()
-    return user
+    return update_account(actor, user_id, role=role)
 
 
 def set_active(actor: User, user_id: int, active: bool) -> User:
     """Deactivate or reactivate an account (admins only).
 
-    Deactivating ends the user's sessions at once: the user loader refuses inactive users and
-    the bumped session version makes old session cookies useless even after a reactivation.
-    The last active admin cannot be deactivated, and nobody deactivates themself.
+    Deactivating ends the user's sessions and API tokens at once: the user loader refuses
+    inactive users, the bumped session version makes old session cookies useless even after
+    a reactivation, and the tokens are revoked. The last active admin cannot be deactivated,
+    and nobody deactivates themself.
     """
+    return update_account(actor, user_id, active=active)
+
+
+def update_account(actor: User, user_id: int, role: str | None = None,
+                   active: bool | None = None) -> User:
+    """Change an account's role and/or whether it is active (admins only), in one
+    transaction: refused as a whole (Invalid, LastAdmin) or applied as a whole."""
     user = _managed_user(actor, user_id)
+    try:
+        if role is not None:
+            _change_role(actor, user, role)
+        if active is not None:
+            _change_active(actor, user, active)
+    except Invalid:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return user
+
+
+def _change_role(actor: User, user: User, role: str) -> None:
+    if role not in ROLES:
+        raise Invalid({"role": [f"Role must be one of {', '.join(ROLES)}."]})
+    if user.role == role:
+        return
+    if user.is_admin and user.is_active and _other_active_admins(user) == 0:
+        raise LastAdmin({"role": ["The last active admin cannot be demoted."]})
+    audit.record(actor, "user.role_change", user, {"role": [user.role, role]})
+    user.role = role
+
+
+def _change_active(actor: User, user: User, active: bool) -> None:
     if user.is_active == active:
-        return user
+        return
+    changes = None
     if not active:
         if user.id == actor.id:
             raise Invalid({"is_active": ["You cannot deactivate your own account."]})
         if user.is_admin and _other_active_admins(user) == 0:
-            db.session.rollback()
-            raise Invalid({"is_active": ["The last active admin cannot be deactivated."]})
+            raise LastAdmin({"is_active": ["The last active admin cannot be deactivated."]})
         end_sessions(user)
+        changes = {"tokens_revoked": _revoke_tokens(user)}
     user.is_active = active
-    audit.record(actor, "user.activate" if active else "user.deactivate", user)
-    db.session.commit()
-    return user
+    audit.record(actor, "user.activate" if active else "user.deactivate", user, changes)
+
+
+def _revoke_tokens(user: User) -> int:
+    """Revoke every live API token of the user (caller commits); returns how many."""
+    result = db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def users_visible_to(actor: User) -> list[User]:

@@ -37,7 +37,7 @@ from ..htmx import (
     safe_next_url,
     wants_fragment,
 )
-from ..models import PRIORITY_LABELS, STATUS_LABELS, STATUSES, Task, utcnow
+from ..models import STATUS_LABELS, STATUSES, Task, utcnow
 from ..services import attachments as attachment_service
 from ..services import comments as comment_service
 from ..services import labels as label_service
@@ -48,9 +48,10 @@ from ..services.quick_add import parse_quick_add
 from ..services.task_queries import (
     PER_PAGE_CHOICES,
     TaskFilters,
+    TaskListParams,
     board_columns,
     paginate_tasks,
-    parse_task_filters,
+    task_filters_from_args,
 )
 from ..services.users import assignable_users, filter_owner_choices, get_user_for
 from ..templating import viewer_today
@@ -77,7 +78,8 @@ def announce_task_writes(resp):
 
 # The routes a row of the task list links to, by the names the row macro uses.
 ROW_LINK_ENDPOINTS = {
-    "detail": "tasks.detail", "toggle": "tasks.toggle", "edit": "tasks.edit",
+    "detail": "tasks.detail", "complete": "tasks.complete", "reopen": "tasks.reopen",
+    "edit": "tasks.edit",
     "confirm_delete": "tasks.confirm_delete", "delete": "tasks.delete",
     "fields": "tasks.fields", "edit_title": "tasks.edit_title", "edit_due": "tasks.edit_due",
     "move": "tasks.move", "labels": "tasks.labels",
@@ -107,42 +109,40 @@ def row_links(task_id: int) -> RowLinks:
 
 
 Chip = namedtuple("Chip", "text href")
-DUE_LABELS = {"overdue": "Overdue", "today": "Due today", "week": "Due this week",
-              "none": "No due date"}
 
 
 @bp.app_template_global()
 def filter_chips(filters: TaskFilters, endpoint: str) -> list[Chip]:
-    """The filters in effect as chips, each linking to the same view without it."""
+    """The filters in effect as chips, each linking to the same view without it; their
+    words come from the parameters' declaration (TaskListParams)."""
     def without(**change) -> str:
         return url_for(endpoint, **replace(filters, page=1, **change).query_params())
 
     chips = []
-    if filters.q:
-        chips.append(Chip(f"Search: {filters.q}", without(q=None)))
-    if filters.status:
-        chips.append(Chip(f"Status: {STATUS_LABELS[filters.status]}", without(status=None)))
-    if filters.priority:
-        chips.append(Chip(f"Priority: {PRIORITY_LABELS[filters.priority]}",
-                          without(priority=None)))
-    if filters.due:
-        chips.append(Chip(DUE_LABELS[filters.due], without(due=None)))
-    if filters.owner_id is not None:
-        try:
-            name = get_user_for(current_user, filters.owner_id).display_name
-        except NotFound:
-            name = f"user {filters.owner_id}"
-        chips.append(Chip(f"Owner: {name}", without(owner_id=None)))
-    if filters.created_from:
-        chips.append(Chip(f"Created from {filters.created_from.isoformat()}",
-                          without(created_from=None)))
-    if filters.created_to:
-        chips.append(Chip(f"Created to {filters.created_to.isoformat()}",
-                          without(created_to=None)))
+    for field in NARROWING_CHIP_FIELDS:
+        value = getattr(filters, field)
+        if value is None or value == "":
+            continue
+        declared = TaskListParams.param(field)
+        if field == "owner_id":
+            try:
+                shown = get_user_for(current_user, value).display_name
+            except NotFound:
+                shown = f"user {value}"
+        elif declared.choices:
+            shown = declared.choices[value]
+        else:
+            shown = value.isoformat() if hasattr(value, "isoformat") else value
+        chips.append(Chip(f"{declared.label}: {shown}", without(**{field: None})))
     for name in filters.labels:
         chips.append(Chip(f"#{name}", url_for(endpoint, **filters.without_label(name)
                                               .query_params())))
     return chips
+
+
+# The filters shown as chips, in the order of the filter bar (labels get one chip each).
+NARROWING_CHIP_FIELDS = ("q", "status", "priority", "due", "owner_id", "created_from",
+                         "created_to")
 
 
 def task_form(task: Task | None = None, **kwargs) -> TaskForm:
@@ -170,9 +170,9 @@ def next_url(default: str) -> str:
 def list_filters(args=None) -> tuple[TaskFilters, dict[str, str]]:
     """The list's (and board's) filters from the query string, and a message per ignored
     parameter. Open tasks come first unless sorted by status."""
-    filters, errors = parse_task_filters(
-        request.args if args is None else args,
-        default_per_page=current_app.config["TASKS_PER_PAGE"], with_labels=True,
+    filters, errors = task_filters_from_args(
+        request.args if args is None else args, "page",
+        default_per_page=current_app.config["TASKS_PER_PAGE"],
     )
     return replace(filters, open_first=True), errors
 
@@ -186,7 +186,7 @@ def filter_bar_context(filters: TaskFilters) -> dict:
     """What the search, the filter form and its chips need (full pages only)."""
     sizes = sorted({*PER_PAGE_CHOICES, filters.per_page})
     return dict(owner_choices=filter_owner_choices(current_user),
-                per_page_options=[(n, str(n)) for n in sizes],
+                per_page_options=[(n, str(n)) for n in sizes], params=TaskListParams,
                 my_labels=label_service.labels_of(current_user))
 
 
@@ -503,6 +503,10 @@ def move(task_id: int):
     if not form.validate_on_submit() or "status" not in form.changes():
         status, category = 422, "error"
         message = "Choose a column: " + ", ".join(STATUS_LABELS[s] for s in STATUSES) + "."
+    elif task.status == form.status.data:
+        # Already there (the same move sent twice, or the `x` key pressed twice): the card
+        # shows the state it asked for, whatever its version says.
+        message = f"“{task.title}” is already in {STATUS_LABELS[task.status]}."
     else:
         try:
             task = task_service.change_task(current_user, task.id,
@@ -557,10 +561,21 @@ def labels(task_id: int):
                                    task=task, form=form, owner_labels=owner_labels)
 
 
-@bp.post("/<int:task_id>/toggle")
-def toggle(task_id: int):
-    """Complete an open task or reopen a completed one."""
-    task = task_service.toggle_task(current_user, task_id)
+@bp.post("/<int:task_id>/complete")
+def complete(task_id: int):
+    """Complete a task. The form says which state it wants, so the same form sent twice (a
+    double click, a second tab, a retry) leaves the task completed, with its first
+    completion time."""
+    return completion_changed(task_service.set_completed(current_user, task_id, True))
+
+
+@bp.post("/<int:task_id>/reopen")
+def reopen(task_id: int):
+    """Reopen a completed task (back to Pending); an open task stays as it is."""
+    return completion_changed(task_service.set_completed(current_user, task_id, False))
+
+
+def completion_changed(task: Task):
     message = f"Completed “{task.title}”." if task.is_completed else f"Reopened “{task.title}”."
     if wants_fragment():
         return with_flash(render_row(task), message)
