@@ -26,7 +26,7 @@ def register_api(app: Flask) -> None:
     """Register the API blueprint. CSRF does not apply to it: writes take a bearer token,
     never a session cookie (spec.py), so a foreign page cannot write with a visitor's
     session."""
-    from . import events, tasks  # noqa: F401  (their routes join the blueprint)
+    from . import attachments, comments, events, tasks  # noqa: F401  (routes join the bp)
     from .views import bp
 
     csrf.exempt(bp)
