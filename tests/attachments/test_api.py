@@ -16,6 +16,7 @@ from tests.attachments.conftest import (
     image_bytes,
     multipart_body,
     stored,
+    use_storage,
 )
 from tests.attachments.test_hostile import ACTIVE_TYPES, HOSTILE_FILES
 from tests.conftest import bearer
@@ -351,3 +352,51 @@ def test_api_uploads_and_deletes_are_audited_like_the_pages(app, client, user, m
                                  "token": token[:10]}
     assert events[1].changes == {"task_id": task_id, "filename": "a.txt", "size": 6,
                                  "via": "api", "token": token[:10]}
+
+
+# --- A failing storage ----------------------------------------------------------------------
+
+def test_unreachable_storage_is_a_clear_503_and_stores_nothing(app, client, user, make_task,
+                                                               make_token, unreachable_s3):
+    task_id = make_task(user)
+
+    resp = api_upload(client, task_id, make_token(user, write=True),
+                      [("a.txt", b"hello\n", "text/plain"), ("b.txt", b"again\n", "text/plain")])
+
+    # At least the 5 s the service asks for (the rate limiter may raise it to its window).
+    assert resp.status_code == 503 and int(resp.headers["Retry-After"]) >= 5
+    assert resp.json["code"] == "storage_unavailable"
+    assert "Nothing was saved" in resp.json["error"]
+    assert attachment_rows(app) == []
+
+
+def test_download_while_the_storage_is_down_is_503_json(app, client, user, make_task, make_token,
+                                                        local_storage, unreachable_s3):
+    task_id = make_task(user)
+    token = make_token(user, write=True)
+    use_storage(app, local_storage)
+    [item] = api_upload(client, task_id, token,
+                        [("a.txt", b"hello\n", "text/plain")]).json["attachments"]
+    use_storage(app, unreachable_s3)
+
+    resp = checked(client.get(item["url"], headers=bearer(token)))
+
+    assert resp.status_code == 503 and resp.json["code"] == "storage_unavailable"
+
+
+def test_a_deactivated_owners_token_no_longer_reaches_the_files(app, client, user, make_task,
+                                                                make_token, local_storage):
+    task_id = make_task(user)
+    token = make_token(user, write=True)
+    [item] = api_upload(client, task_id, token,
+                        [("a.txt", b"hello\n", "text/plain")]).json["attachments"]
+    with app.app_context():
+        db.session.get(User, user.id).is_active = False
+        db.session.commit()
+        db.session.remove()
+
+    download = fetch(client, item["url"], headers=bearer(token))
+    delete = client.delete(item["url"], headers=bearer(token))
+
+    assert download.status_code == 401 and delete.status_code == 401
+    assert len(attachment_rows(app)) == 1
