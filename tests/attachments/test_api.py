@@ -5,6 +5,7 @@ Every JSON answer is also checked against the OpenAPI document."""
 from __future__ import annotations
 
 import io
+import threading
 import tracemalloc
 
 import pytest
@@ -400,3 +401,33 @@ def test_a_deactivated_owners_token_no_longer_reaches_the_files(app, client, use
 
     assert download.status_code == 401 and delete.status_code == 401
     assert len(attachment_rows(app)) == 1
+
+
+def test_quota_holds_under_concurrent_api_uploads(app, user, make_task, make_token, storage,
+                                                  monkeypatch):
+    """Five uploads of 60 KB with one token, released together against a 150 KB quota: two
+    fit, the others are refused and leave nothing stored."""
+    monkeypatch.setitem(app.config, "ATTACHMENT_QUOTA_BYTES", 150_000)
+    task_id = make_task(user)
+    token = make_token(user, write=True)
+    scripts = [app.test_client() for _ in range(5)]
+    barrier = threading.Barrier(len(scripts))
+    statuses: list[int] = []
+
+    def send(script, n: int) -> None:
+        body = files_body([(f"race-{n}.bin", bytes([65 + n]) * 60_000, "text/plain")])
+        barrier.wait()
+        resp = script.post(f"/api/tasks/{task_id}/attachments", headers=bearer(token), **body)
+        statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=send, args=(script, n))
+               for n, script in enumerate(scripts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    rows = attachment_rows(app)
+    assert sorted(statuses) == [201, 201, 413, 413, 413]
+    assert sum(row.size for row in rows) == 120_000
+    assert set(stored(storage)) == {row.storage_key for row in rows}
