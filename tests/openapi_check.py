@@ -52,7 +52,7 @@ def checked(resp, method: str = "get"):
     for name, header in response.get("headers", {}).items():
         if header.get("required"):
             assert name in resp.headers, f"{status} answer lacks the {name} header"
-    if "application/json" not in response["content"]:
+    if "application/json" not in response.get("content", {}):
         return resp
     assert resp.mimetype == "application/json"
     schema_ref = URI + location + "/" + pointer("content", "application/json", "schema")

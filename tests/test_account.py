@@ -118,3 +118,26 @@ def test_account_page_has_no_inline_script(user_client, user, make_token):
     html = user_client.get("/account").get_data(as_text=True)
     assert not re.search(r"<script(?![^>]*\bsrc=)", html)
     assert not re.search(r"\son[a-z]+=", html)
+
+
+# --- Scopes (#16) ------------------------------------------------------------------------------
+
+def test_account_page_asks_whether_to_allow_changes(user_client):
+    html = user_client.get("/account").get_data(as_text=True)
+    assert 'name="allow_changes"' in html and "Allow changes" in html
+
+
+def test_token_created_without_allow_changes_reads_only(user_client):
+    resp = create_token(user_client)
+    secret = TOKEN_IN_PAGE.search(resp.get_data(as_text=True)).group(1)
+    assert "read only" in resp.get_data(as_text=True)
+    refused = user_client.post("/api/tasks", json={"title": "x"}, headers=bearer(secret))
+    assert refused.status_code == 403 and refused.json["code"] == "insufficient_scope"
+
+
+def test_token_created_with_allow_changes_may_write(user_client):
+    resp = create_token(user_client, allow_changes="y")
+    secret = TOKEN_IN_PAGE.search(resp.get_data(as_text=True)).group(1)
+    assert "read and write" in resp.get_data(as_text=True)
+    created = user_client.post("/api/tasks", json={"title": "x"}, headers=bearer(secret))
+    assert created.status_code == 201

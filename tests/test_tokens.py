@@ -135,3 +135,29 @@ def test_cli_stdout_holds_only_the_token_in_a_real_shell(app, user, database_url
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"td_[\w-]+\n", result.stdout), result.stdout
     assert '"action": "token.create"' in result.stderr
+
+
+# --- Scopes (#16) ------------------------------------------------------------------------------
+
+def test_token_is_read_only_unless_created_with_write(ctx, user):
+    read, _ = token_service.create_token(get_user(user), "reader")
+    write, _ = token_service.create_token(get_user(user), "writer",
+                                          scope=token_service.SCOPE_READ_WRITE)
+    assert read.scope == "read" and read.allows("read") and not read.allows("write")
+    assert write.scope == "read write" and write.allows("read") and write.allows("write")
+
+
+def test_unknown_scope_is_refused(ctx, user):
+    with pytest.raises(Invalid) as refused:
+        token_service.create_token(get_user(user), "x", scope="admin")
+    assert list(refused.value.field_errors) == ["scope"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+
+
+@pytest.mark.parametrize(("flags", "scope"), [([], "read"), (["--write"], "read write")])
+def test_cli_creates_a_write_token_only_with_write(app, user, flags, scope):
+    result = app.test_cli_runner().invoke(
+        args=["tokens", "create", user.username, "--name", "deploy", *flags])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert token_service.authenticate_token(result.stdout.strip()).scope == scope

@@ -202,7 +202,9 @@ def serve_command(host, port):
 @click.option("--name", required=True, help="What the token is for.")
 @click.option("--expires", "expires_on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Last day (UTC) the token works, as YYYY-MM-DD; no expiry when absent.")
-def create_token_command(username, name, expires_on):
+@click.option("--write", is_flag=True, default=False,
+              help="Allow changes (scope \"read write\"); without it the token may only read.")
+def create_token_command(username, name, expires_on, write):
     """Create an API token for USERNAME and print it (alone, for scripts)."""
     user = db.session.scalar(
         sa.select(User).where(User.username == user_service.normalise_username(username))
@@ -211,7 +213,8 @@ def create_token_command(username, name, expires_on):
         raise click.ClickException(f"No active account named {username!r}.")
     try:
         _, secret = token_service.create_token(
-            user, name, expires_on.date() if expires_on else None
+            user, name, expires_on.date() if expires_on else None,
+            scope=token_service.SCOPE_READ_WRITE if write else token_service.SCOPE_READ,
         )
     except Invalid as error:
         raise click.ClickException(str(error)) from None

@@ -1,7 +1,7 @@
 """Forms of the account page."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
+from wtforms import BooleanField, DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms_util import strip
@@ -16,4 +16,9 @@ class TokenForm(FlaskForm):
     expires_on = DateField(
         "Expires on", validators=[Optional()],
         description="Optional: the token stops working after this day (UTC).",
+    )
+    allow_changes = BooleanField(
+        "Allow changes",
+        description="Without it the token may only read; with it, it may also create, change "
+        "and delete your tasks.",
     )

@@ -55,7 +55,9 @@ def create_token():
     if form.validate_on_submit():
         try:
             token, secret = token_service.create_token(
-                current_user, form.name.data, form.expires_on.data
+                current_user, form.name.data, form.expires_on.data,
+                scope=(token_service.SCOPE_READ_WRITE if form.allow_changes.data
+                       else token_service.SCOPE_READ),
             )
         except Invalid as error:
             copy_errors_to_form(form, error.field_errors)

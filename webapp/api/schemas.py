@@ -193,8 +193,10 @@ PriorityText = Annotated[str, _doc({"type": "string", "enum": list(PRIORITIES)})
 TitleText = Annotated[str, _doc({"type": "string", "minLength": 1, "maxLength": TITLE_MAX})]
 DescriptionText = Annotated[str | None, _doc(
     {"type": "string", "maxLength": DESCRIPTION_MAX}, nullable=True)]
-DueText = Annotated[str | None, _doc(
-    {"type": "string", "format": "date", "examples": ["2026-01-31"]}, nullable=True)]
+DueText = Annotated[str | None, WithJsonSchema({"anyOf": [
+    {"type": "string", "format": "date", "examples": ["2026-01-31"]},
+    {"type": "string", "pattern": r"^\s*$", "description": "Empty: no due date."},
+    {"type": "null"}]})]
 CityText = Annotated[str | None, _doc(
     {"type": "string", "maxLength": CITY_MAX, "examples": ["Berlin"]}, nullable=True)]
 RepoText = Annotated[str | None, _doc(
@@ -258,13 +260,6 @@ class TaskChange(BodyModel):
 BLANK = {"type": "string", "pattern": r"^\s*$"}
 
 
-def _param(schema: dict, description: str) -> Any:
-    # An empty value counts as absent, as in the task list's filter form.
-    return Field(None, description=description,
-                 json_schema_extra={"anyOf": [schema, BLANK]} if schema else None)
-
-
-Param = Annotated[str | None, WithJsonSchema({"type": "string"})]
 DATE = {"type": "string", "format": "date", "examples": ["2026-01-31"]}
 API_TASK_PARAMS = {"owner_id": "userId", "created_from": "createdFrom",
                    "created_to": "createdTo", "per_page": "perPage", "labels": "label"}

@@ -151,6 +151,10 @@ spec = SpecTree(
     path="apidoc",  # spectree's own pages are not registered: /api/docs is ours
     before=_refuse_invalid,
     validation_error_model=ErrorBody,
+    # Plain model names in the document (spectree's default adds a hash of the module);
+    # model names are unique across webapp.api.
+    naming_strategy=lambda model: model.__name__,
+    nested_naming_strategy=lambda _parent, child: child,
     security_schemes=[
         SecurityScheme(name=BEARER, data=SecuritySchemeData(
             type="http", scheme="bearer", bearer_format="td_...",
@@ -274,6 +278,15 @@ def add_to_document(path: str, method: str, operation: dict) -> None:
     _EXTRA_PATHS.setdefault(path, {})[method] = operation
 
 
+_LINKS: list[tuple[str, str, str, dict]] = []
+
+
+def add_links(path: str, method: str, status: int, links: dict) -> None:
+    """OpenAPI links from an answer to the operations that take its id (for clients and
+    schemathesis' stateful tests): {name: {"operationId", "parameters"}}."""
+    _LINKS.append((path, method, str(status), links))
+
+
 def schema_ref(model: type[BaseModel]) -> dict:
     """A $ref to a model's schema in the document (registering the model)."""
     key = spec._add_model(model, mode="serialization")  # noqa: SLF001 (spectree's own helper)
@@ -288,5 +301,7 @@ def openapi_document() -> dict:
     document["servers"] = [{"url": "/"}]
     for path, operations in _EXTRA_PATHS.items():
         document["paths"].setdefault(path, {}).update(deepcopy(operations))
+    for path, method, status, links in _LINKS:
+        document["paths"][path][method]["responses"][status]["links"] = deepcopy(links)
     document["components"]["schemas"].update(deepcopy(spec.models))
     return document

@@ -23,7 +23,7 @@ from ..services.text import parse_date
 from . import schemas
 from .auth import api_caller
 from .serializers import task_json
-from .spec import WRITE, ApiModel, ErrorBody, Response, endpoint
+from .spec import WRITE, ApiModel, ErrorBody, Response, add_links, endpoint
 from .views import COMMON, bp
 
 # Older scripts' spellings of a status (the list filter keeps its own: STATUS_ALIASES).
@@ -86,7 +86,8 @@ def api_field_errors(error: Invalid) -> dict[str, list[str]]:
 
 
 def invalid(error: Invalid):
-    return error_response(422, "Some values are not valid.", "invalid", api_field_errors(error))
+    return make_response(error_response(422, "Some values are not valid.", "invalid",
+                                        api_field_errors(error)))
 
 
 def to_data(values: dict, base: task_service.TaskData) -> task_service.TaskData:
@@ -327,5 +328,15 @@ def delete_task(task_id: int):
     task_service.delete_task(actor, task.id)
     return "", 204
 
+
+# A created task leads to the operations on it.
+add_links("/api/tasks", "post", 201, {
+    name: {"operationId": operation_id, "parameters": {"task_id": "$response.body#/id"}}
+    for name, operation_id in (
+        ("GetTask", "get_task"), ("ChangeTask", "change_task"),
+        ("ChangeTaskPut", "change_task_put"), ("DeleteTask", "delete_task"),
+        ("CompleteTask", "post__api_tasks_{task_id}_complete"),
+        ("ReopenTask", "post__api_tasks_{task_id}_reopen"))
+})
 
 __all__ = ["task_answer"]

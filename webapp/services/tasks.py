@@ -149,7 +149,8 @@ def _resolve_owner(actor: User, owner_id: int | None, current: int | None = None
         return current or actor.id
     if not can(actor, "assign"):
         raise Forbidden("assign", "Only admins can give a task to someone else.")
-    owner = db.session.get(User, owner_id)
+    # An id no column can hold (a script's typo) is no user, not a database error.
+    owner = db.session.get(User, owner_id) if valid_id(owner_id) else None
     if owner is None or not owner.is_active:
         raise Invalid({"owner_id": ["Choose an active user."]})
     return owner.id
