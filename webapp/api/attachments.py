@@ -73,7 +73,7 @@ class UploadForm(ApiModel):
     file: Annotated[Any, WithJsonSchema({
         "type": "array", "items": {"type": "string", "format": "binary"},
         "description": "The files; repeat the part for several.",
-    })] = None
+    })] = Field(None, json_schema_extra=lambda schema: schema.pop("default", None))
 
 
 def person_json(user: User | None) -> dict | None:
