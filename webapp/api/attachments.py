@@ -77,6 +77,7 @@ class UploadForm(ApiModel):
 
 
 def person_json(user: User | None) -> dict | None:
+    """A person object (see Person), or None for a removed account."""
     if user is None:
         return None
     return {"id": user.id, "username": user.username, "name": user.display_name}
@@ -99,6 +100,7 @@ def attachment_json(attachment: Attachment) -> dict:
 
 
 def attachment_list_json(attachments: list[Attachment]) -> dict:
+    """The list answer of GET and POST: the objects and their number."""
     return {"attachments": [attachment_json(item) for item in attachments],
             "count": len(attachments)}
 
