@@ -248,19 +248,23 @@ def test_upload_past_the_quota_is_refused_and_keeps_what_was_there(app, client, 
     assert set(stored(storage)) == {kept.storage_key}
 
 
-def test_upload_without_a_file_part_is_422(app, client, user, make_task, make_token,
-                                           local_storage):
+def test_upload_without_a_file_is_422_and_a_json_body_415(app, client, user, make_task,
+                                                           make_token, local_storage):
     task_id = make_task(user)
     token = make_token(user, write=True)
+    url = f"/api/tasks/{task_id}/attachments"
 
-    empty = checked(client.post(f"/api/tasks/{task_id}/attachments", headers=bearer(token),
-                                **multipart_body({"note": "no file here"})), "post")
-    as_json = checked(client.post(f"/api/tasks/{task_id}/attachments", headers=bearer(token),
-                                  json={"file": "not a file"}), "post")
+    no_part = checked(client.post(url, headers=bearer(token),
+                                  **multipart_body({"note": "no file here"})), "post")
+    # What a browser sends for a file input left empty: a part with no name and no bytes.
+    empty_input = checked(client.post(url, headers=bearer(token), **multipart_body(
+        {"file": [(io.BytesIO(b""), "", "application/octet-stream")]})), "post")
+    as_json = checked(client.post(url, headers=bearer(token), json={"file": "x"}), "post")
 
-    assert empty.status_code == 422
-    assert empty.json["fields"]["file"] == ["Choose at least one file."]
-    assert as_json.status_code in {415, 422}
+    assert no_part.status_code == 422 and empty_input.status_code == 422
+    assert no_part.json["fields"]["file"] == ["Choose at least one file."]
+    assert empty_input.json["fields"]["file"] == ["Choose at least one file."]
+    assert as_json.status_code == 415 and as_json.json["code"] == "unsupported_media_type"
     assert attachment_rows(app) == []
 
 
@@ -271,7 +275,7 @@ def limited_app(make_app, database_url):
                     ATTACHMENT_MAX_BYTES=2_000_000, ATTACHMENT_MAX_FILES=2)
 
 
-def test_api_upload_takes_more_than_the_app_wide_body_limit_with_a_make_token(
+def test_api_upload_takes_more_than_the_app_wide_body_limit_with_a_write_token(
         limited_app, user, make_task, make_token, write=True):
     task_id = make_task(user)
     client = limited_app.test_client()
