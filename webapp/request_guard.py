@@ -191,6 +191,11 @@ def _rules() -> BodyRules:
     return getattr(view, "body_rules", DEFAULT_RULES)
 
 
+def route_accepts_files() -> bool:
+    """Whether this request's route declared `@body_limit(files=True)` (an upload route)."""
+    return _rules().files
+
+
 def _has_body() -> bool:
     if request.content_length:
         return True

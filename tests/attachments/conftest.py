@@ -101,6 +101,16 @@ def storage(request, app, tmp_path):
 
 
 @pytest.fixture
+def unreachable_s3(app):
+    """S3 on a port where nothing listens, tried once."""
+    store = S3Storage(s3_settings(f"http://127.0.0.1:{free_port()}", "taskdeck-nowhere",
+                                  max_attempts=1, connect_timeout=1))
+    previous = use_storage(app, store)
+    yield store
+    app.extensions[EXTENSION_KEY] = previous
+
+
+@pytest.fixture
 def local_storage(app, tmp_path):
     """A folder storage alone, for tests about the disk itself."""
     store = LocalStorage(tmp_path / "store")

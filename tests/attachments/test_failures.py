@@ -38,16 +38,6 @@ def task_snapshot(app, task_id: int) -> tuple:
     return snapshot
 
 
-@pytest.fixture
-def unreachable_s3(app):
-    """S3 on a port where nothing listens, tried once."""
-    store = S3Storage(s3_settings(f"http://127.0.0.1:{free_port()}", "taskdeck-nowhere",
-                                  max_attempts=1, connect_timeout=1))
-    previous = use_storage(app, store)
-    yield store
-    app.extensions[EXTENSION_KEY] = previous
-
-
 def test_unreachable_s3_gives_a_clear_503_and_changes_nothing(app, user_client, user,
                                                               make_task, unreachable_s3):
     task_id = make_task(user, "Intact", description="Keep me")

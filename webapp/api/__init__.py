@@ -26,7 +26,13 @@ def register_api(app: Flask) -> None:
     """Register the API blueprint. CSRF does not apply to it: writes take a bearer token,
     never a session cookie (spec.py), so a foreign page cannot write with a visitor's
     session."""
-    from . import accounts, events, tasks  # noqa: F401  (their routes join the blueprint)
+    from . import (  # noqa: F401  (their routes join the blueprint)
+        accounts,
+        attachments,
+        comments,
+        events,
+        tasks,
+    )
     from .views import bp
 
     csrf.exempt(bp)

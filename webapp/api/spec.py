@@ -227,12 +227,14 @@ def scope_refusal(scope: str):
 
 
 def endpoint(*, resp: Response, query: type[BaseModel] | None = None,
-             json: type[BaseModel] | None = None, headers: type[BaseModel] | None = None,
-             scope: str = READ, public: bool = False, sessions: bool = True,
-             tags: Iterable[str] = (), operation_id: str | None = None,
-             validate: bool = True) -> Callable:
+             json: type[BaseModel] | None = None, form: type[BaseModel] | None = None,
+             headers: type[BaseModel] | None = None, scope: str = READ,
+             public: bool = False, sessions: bool = True, tags: Iterable[str] = (),
+             operation_id: str | None = None, validate: bool = True) -> Callable:
     """Declare an API view: its query model (400 on a bad value), its JSON body model (422),
-    its answers (`Response(HTTP_200=Model, HTTP_404=ErrorBody, ...)`) and its scope.
+    its answers (`Response(HTTP_200=Model, HTTP_404=ErrorBody, ...)`) and its scope. `form`
+    declares a multipart/form-data body instead (uploads; the view must also be marked
+    `@body_limit(files=True)`, which lets it past the blueprint's JSON-only check).
 
     The view reads the validated values from `request.context.query` / `.json` (pydantic
     model instances). `validate=False` declares without validating (streams, the
@@ -242,12 +244,12 @@ def endpoint(*, resp: Response, query: type[BaseModel] | None = None,
     """
     if query is not None:
         _QUERY_MODELS.add(query.__name__)
-    if json is not None and scope == READ:
+    if (json is not None or form is not None) and scope == READ:
         raise ValueError("an endpoint taking a body changes something: scope='write'")
     validated = spec.validate(
-        query=query, json=json, headers=headers, resp=resp, tags=list(tags),
+        query=query, json=json, form=form, headers=headers, resp=resp, tags=list(tags),
         security=_security(scope, public, sessions),
-        validation_error_status=422 if json is not None else 400,
+        validation_error_status=422 if json is not None or form is not None else 400,
         skip_validation=not validate, operation_id=operation_id,
     )
 

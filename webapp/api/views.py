@@ -15,6 +15,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from ..errors import error_response
 from ..extensions import limiter
+from ..request_guard import route_accepts_files
 from ..services import audit
 from ..services import tasks as task_service
 from ..services.stats import Period, owner_counts, status_counts, visible_user_count
@@ -72,9 +73,12 @@ def forget_api_token(_error):
 def require_json_body():
     """A body sent to the API is JSON: another type is 415, malformed JSON 400 invalid_json
     (rather than the empty object spectree would validate). An empty body is left to the
-    endpoint: a POST to /complete needs none, a POST to /tasks then lacks its title."""
+    endpoint: a POST to /complete needs none, a POST to /tasks then lacks its title. Upload
+    routes (`@body_limit(files=True)`) take multipart/form-data instead."""
     if request.method not in BODY_METHODS or not _has_body():
         return None
+    if route_accepts_files():
+        return None  # an upload (multipart): the request guard has already checked its form
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as JSON (Content-Type: application/json).")
     try:
