@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import requests
 import sqlalchemy as sa
 
@@ -66,3 +67,49 @@ def test_racing_requests_without_a_key_each_create(app, live_server, make_token,
     answers = race(f"{live_server}/api/tasks", headers, {"title": "Unkeyed"})
     assert [a.status_code for a in answers] == [201] * RACERS
     assert len({a.json()["id"] for a in answers}) == RACERS
+
+
+def test_racing_requests_on_two_instances_make_one_task(app, database_url, make_token, user):
+    """Two gunicorn instances (production config, separate processes) share PostgreSQL: the
+    racing requests alternate between them and still make one task."""
+    import os
+    import secrets
+
+    from tests.servers import Gunicorn
+
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not database_url.startswith("postgresql") or not redis_url:
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL) and Redis (TEST_REDIS_URL)")
+    prefix = f"taskdeck-test-{secrets.token_hex(4)}"
+    spec = f'webapp:create_app(RATELIMIT_KEY_PREFIX="{prefix}", CACHE_KEY_PREFIX="{prefix}:")'
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+           "SECRET_KEY": secrets.token_urlsafe(32)}
+    pair = [Gunicorn(spec, env), Gunicorn(spec, env)]
+    try:
+        for instance in pair:
+            instance.wait_ready()
+        headers = {**bearer(make_token(user, write=True)), "Idempotency-Key": "two-instances"}
+        barrier = threading.Barrier(RACERS)
+        answers: list = [None] * RACERS
+
+        def post(slot: int) -> None:
+            with requests.Session() as session:
+                barrier.wait()
+                answers[slot] = session.post(f"{pair[slot % 2].url}/api/tasks",
+                                             json={"title": "Across"}, headers=headers,
+                                             timeout=30)
+
+        threads = [threading.Thread(target=post, args=(n,)) for n in range(RACERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for instance in pair:
+            instance.stop()
+    assert {a.status_code for a in answers} <= {201, 409}, [a.text for a in answers]
+    created = {a.json()["id"] for a in answers if a.status_code == 201}
+    assert len(created) == 1
+    with app.app_context():
+        titles = db.session.scalars(sa.select(Task.id).where(Task.title == "Across")).all()
+        assert titles == list(created)

@@ -163,3 +163,14 @@ def test_write_workflows_never_fail_and_match_the_document(app, writer_token, ro
     # The chains reached the created tasks (not only 404s for made-up ids).
     assert ("POST", "/api/tasks", 201) in seen
     assert {(m, p) for m, p, status in seen if "{task_id}" in p and status < 300}, seen
+
+
+def test_scopes_are_in_the_document():
+    schemes = DOCUMENT["components"]["securitySchemes"]
+    assert schemes["bearerToken"]["type"] == "http" and schemes["bearerToken"]["scheme"] == "bearer"
+    paths = DOCUMENT["paths"]
+    assert paths["/api/tasks"]["get"]["security"] == [{"bearerToken": ["read"]},
+                                                      {"sessionCookie": []}]
+    assert paths["/api/tasks"]["post"]["security"] == [{"bearerToken": ["write"]}]
+    for stream in ("/api/events", "/api/ws"):
+        assert paths[stream]["get"]["security"] == [{"bearerToken": ["read"]}], stream
