@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
+from webapp.api import schemas
 from webapp.services import stats
 from webapp.services.audit import AuditFilters
 from webapp.services.task_queries import TaskFilters, TaskListParams, task_filters_from_args
@@ -125,21 +127,25 @@ def test_declaration_gives_the_filter_bar_its_labels_and_choices():
     assert ("week", "This week") in TaskListParams.choices("due")
 
 
-def test_api_model_documents_the_api_names_with_enums_and_formats():
-    schema = TaskListParams.api_model().model_json_schema(by_alias=True)
+def test_api_query_model_documents_the_api_names_with_enums_and_formats():
+    schema = schemas.TaskListQuery.model_json_schema()
     properties = schema["properties"]
     assert {"userId", "createdFrom", "createdTo", "perPage", "label"} <= set(properties)
     assert "owner" not in properties and "per_page" not in properties
     assert properties["userId"]["title"] == "Owner"
-    assert properties["createdFrom"]["anyOf"][0] == {"format": "date", "type": "string"}
-    assert properties["status"]["anyOf"][0]["enum"] == ["pending", "in-progress", "completed"]
+    assert properties["createdFrom"]["anyOf"][0]["format"] == "date"
+    assert properties["status"]["anyOf"][0]["enum"][:3] == ["pending", "in-progress", "completed"]
+    assert properties["perPage"]["anyOf"][0] == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert properties["label"]["type"] == "array"
 
 
-def test_api_model_validates_like_from_args():
-    model = TaskListParams.api_model()
-    assert model.model_validate({"userId": "12", "status": "in_progress"}).owner_id == 12
-    with pytest.raises(ValueError, match="Owner must be a user id"):
+def test_api_query_model_reads_through_the_parameter_set():
+    model = schemas.TaskListQuery
+    assert model.model_validate({"userId": "12", "status": "in_progress"}).params.owner_id == 12
+    with pytest.raises(ValidationError) as refused:
         model.model_validate({"userId": "0"})
+    assert refused.value.errors()[0]["ctx"]["fields"] == {
+        "userId": ["Owner must be a user id (a positive whole number)."]}
 
 
 # --- The dashboard and /api/analytics ---------------------------------------------------------
@@ -161,7 +167,7 @@ def test_analytics_period_uses_the_dashboard_rules_under_api_names(args, period,
 def test_dashboard_declaration_gives_presets_and_api_names():
     assert stats.DashboardParams.choices("period")[0] == ("7", "7 days")
     assert stats.DashboardParams.names("api") == {"start": "start_date", "end": "end_date"}
-    schema = stats.DashboardParams.api_model().model_json_schema(by_alias=True)
+    schema = schemas.AnalyticsQuery.model_json_schema()
     assert set(schema["properties"]) == {"start_date", "end_date"}
 
 

@@ -8,26 +8,19 @@ a message lives in the service (its `Invalid`) or the shared parser, never again
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from flask import current_app
-from pydantic import Field, PrivateAttr, WithJsonSchema, model_validator
+from pydantic import Field, PrivateAttr, WithJsonSchema, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..models import PRIORITIES, STATUSES
 from ..services.enrichment import SNAPSHOT_STATUSES
 from ..services.labels import LABEL_NAME_MAX
+from ..services.params import ParamSet
+from ..services.stats import DashboardParams
 from ..services.task_queries import (
-    DUE_CHOICES,
-    MAX_LABEL_FILTERS,
-    MAX_PAGE,
     MAX_PER_PAGE,
-    ORDER_CHOICES,
-    Q_MAX,
-    SORT_CHOICES,
-    STATUS_ALIASES,
-    parse_task_filters,
+    TaskListParams,
 )
 from ..services.tasks import CITY_MAX, DESCRIPTION_MAX, TITLE_MAX
 from ..services.text import MAX_ID
@@ -254,20 +247,19 @@ class TaskChange(BodyModel):
 
 
 # --- Query parameters -------------------------------------------------------------------------
-# Declared here for the document; read by the one parser the task list page and the CSV export
-# use (services.task_queries.parse_task_filters), so the messages are the page's.
+# Not declared again here: each listing's parameter set (services.params) gives the API's names,
+# labels, descriptions and, from its parsers, the schema of the values; reading goes through
+# that set's from_args, so the messages are the page's.
 
 BLANK = {"type": "string", "pattern": r"^\s*$"}
 
 
-DATE = {"type": "string", "format": "date", "examples": ["2026-01-31"]}
-API_TASK_PARAMS = {"owner_id": "userId", "created_from": "createdFrom",
-                   "created_to": "createdTo", "per_page": "perPage", "labels": "label"}
-
-
 class QueryModel(ApiModel):
-    """Query parameters: the document's declaration of a parser's parameters. Subclasses read
-    the values with that parser and refuse bad ones naming each (400 invalid_parameter)."""
+    """Query parameters as the document shows them (text, blank meaning absent), read by the
+    listing's parameter set; bad ones are refused naming each (400 invalid_parameter)."""
+
+    params_class: ClassVar[type[ParamSet]]
+    _params: Any = PrivateAttr(None)
 
     @staticmethod
     def refuse(errors: dict[str, str]) -> PydanticCustomError:
@@ -275,98 +267,47 @@ class QueryModel(ApiModel):
             "names": ", ".join(errors),
             "fields": {name: [message] for name, message in errors.items()}})
 
-
-def _param_schema(schema: dict) -> WithJsonSchema:
-    return WithJsonSchema({"anyOf": [schema, BLANK]})
-
-
-class TaskListQuery(QueryModel):
-    """Filters, sort and page of GET /api/tasks (those of the task list page)."""
-
-    status: Annotated[str | None, _param_schema(
-        {"type": "string", "enum": [*STATUSES, *STATUS_ALIASES]})] = Field(
-        None, description="Only tasks with this status (`in_progress` is accepted for "
-        "`in-progress`; case does not matter).")
-    userId: Annotated[str | None, _param_schema(
-        {"type": "integer", "minimum": 1, "maximum": MAX_ID})] = Field(
-        None, description="Only tasks owned by this user (a user only ever sees their own).")
-    priority: Annotated[str | None, _param_schema(
-        {"type": "string", "enum": list(PRIORITIES)})] = Field(
-        None, description="Only tasks with this priority.")
-    q: Annotated[str | None, _param_schema({"type": "string", "maxLength": Q_MAX})] = Field(
-        None, description="Text to find in the title or description (case-insensitive).")
-    createdFrom: Annotated[str | None, _param_schema(DATE)] = Field(
-        None, description="Tasks created on this day (UTC) or later.")
-    createdTo: Annotated[str | None, _param_schema(DATE)] = Field(
-        None, description="Tasks created on this day (UTC) or earlier; not before "
-        "createdFrom.")
-    due: Annotated[str | None, _param_schema(
-        {"type": "string", "enum": list(DUE_CHOICES)})] = Field(
-        None, description="overdue (open, due before today), today, week (this calendar "
-        "week) or none.")
-    label: Annotated[list[str] | None, WithJsonSchema({
-        "type": "array", "maxItems": MAX_LABEL_FILTERS,
-        "items": {"type": "string", "maxLength": LABEL_NAME_MAX}})] = Field(
-        None, description="Only tasks carrying every one of these labels (repeat the "
-        "parameter; a leading # is allowed).")
-    sort: Annotated[str | None, _param_schema(
-        {"type": "string", "enum": list(SORT_CHOICES), "default": "created"})] = Field(
-        None, description="Sort key.")
-    order: Annotated[str | None, _param_schema(
-        {"type": "string", "enum": list(ORDER_CHOICES)})] = Field(
-        None, description="Sort direction (default: the sort's own: newest, A to Z, soonest "
-        "due, highest priority).")
-    page: Annotated[str | None, _param_schema(
-        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1})] = Field(
-        None, description="Page number; a page past the last answers an empty list.")
-    perPage: Annotated[str | None, _param_schema(
-        {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 25})] = Field(
-        None, description=f"Tasks per page (at most {MAX_PER_PAGE}).")
-
-    _filters: Any = PrivateAttr(None)
-
     @model_validator(mode="after")
-    def read_filters(self) -> TaskListQuery:
+    def read_params(self) -> QueryModel:
         args = _Args({name: value for name, value in self.model_dump().items()
                       if value is not None})
-        filters, errors = parse_task_filters(
-            args, API_TASK_PARAMS, with_labels=True,
-            default_per_page=current_app.config["TASKS_PER_PAGE"])
+        params, errors = self.params_class.from_args(args, "api")
         if errors:
             raise self.refuse(errors)
-        self._filters = filters
+        self._params = params
         return self
 
     @property
-    def filters(self):
-        """The parsed services.task_queries.TaskFilters."""
-        return self._filters
+    def params(self) -> ParamSet:
+        """The parsed parameter set."""
+        return self._params
 
 
-class AnalyticsQuery(QueryModel):
-    """The period of GET /api/analytics (the dates follow the task list's rules)."""
+def query_model(params_class: type[ParamSet], name: str, doc: str) -> type[QueryModel]:
+    """The documented query model of a listing's parameter set: one field per parameter the
+    API reads, under its API name."""
+    fields: dict[str, Any] = {}
+    for field, api_name in params_class.names("api").items():
+        declared = params_class.param(field)
+        value = params_class.value_schema(field)
+        if declared.repeated:
+            annotation = Annotated[list[str] | None, WithJsonSchema({
+                "type": "array", "items": value})]
+        else:
+            annotation = Annotated[str | None, WithJsonSchema({"anyOf": [value, BLANK]})]
+        fields[api_name] = (annotation, Field(
+            None, title=declared.label, description=declared.description or declared.label))
+    model = create_model(name, __base__=QueryModel, __doc__=doc, **fields)
+    model.params_class = params_class
+    return model
 
-    start_date: Annotated[str | None, _param_schema(DATE)] = Field(
-        None, description="First day of the period (UTC), included; open when absent.")
-    end_date: Annotated[str | None, _param_schema(DATE)] = Field(
-        None, description="Last day of the period (UTC), included; open when absent; not "
-        "before start_date.")
 
-    _filters: Any = PrivateAttr(None)
-
-    @model_validator(mode="after")
-    def read_period(self) -> AnalyticsQuery:
-        args = {"start_date": self.start_date or "", "end_date": self.end_date or ""}
-        filters, errors = parse_task_filters(
-            args, {"created_from": "start_date", "created_to": "end_date"})
-        if errors:
-            raise self.refuse(errors)
-        self._filters = filters
-        return self
-
-    @property
-    def period(self) -> tuple[date | None, date | None]:
-        return self._filters.created_from, self._filters.created_to
+TaskListQuery = query_model(
+    TaskListParams, "TaskListQuery",
+    "Filters, sort and page of GET /api/tasks (those of the task list page).")
+AnalyticsQuery = query_model(
+    DashboardParams, "AnalyticsQuery",
+    "The period of GET /api/analytics (the dashboard's rules for its dates).")
 
 
 class _Args(dict):

@@ -147,7 +147,7 @@ def tasks():
     `count` is the number of tasks in this answer, `total` the number of all matches (see
     totalIsEstimate). The `Link` header has first, prev, next and last pages.
     """
-    filters = request.context.query.filters
+    filters = request.context.query.params.to_filters(current_app.config["TASKS_PER_PAGE"])
     bound = current_app.config["TASKS_TOTAL_BOUND"]
     page = paginate_tasks(caller_user(), filters, total_bound=bound, with_summaries=True)
     total = page.total_or_bound
@@ -212,7 +212,8 @@ def analytics():
     Tasks created in the period (both days included), per status and per owner.
     """
     actor = caller_user()
-    period = Period(*request.context.query.period)
+    params = request.context.query.params
+    period = Period(params.start, params.end)
     return jsonify({
         "by_status": status_counts(actor, period),
         "by_user": owner_counts(actor, period),

@@ -4,7 +4,8 @@ checked (with the message a person sees), its label and its choices.
 
 The pages read their query string through `from_args(args, "page")`, the API through
 `from_args(args, "api")`; the filter bar takes labels and choices from `field(name)`, the
-URL round trip comes from `to_args`, and the API's OpenAPI parameters from `api_model()`.
+URL round trip comes from `to_args`, and the API's OpenAPI parameters from the names,
+labels, descriptions and each parser's `json_schema` (webapp/api/schemas.query_model).
 
 A bad parameter never spoils the others: `from_args` leaves it out and returns a message for it,
 keyed by the parameter's name as sent (the pages say what they ignored, the API answers 400).
@@ -15,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
 
 from .text import parse_date, parse_positive_int
@@ -59,6 +60,14 @@ def refuse(message: str) -> PydanticCustomError:
 
 
 # --- Parsers: query text (stripped, never empty) -> value -------------------------
+# Each parser also says what it accepts as a JSON schema (`accepting`), so the API's document
+# is derived from the same declaration as the parsing (ParamSet.value_schema).
+
+def accepting(parse: Callable, schema: dict) -> BeforeValidator:
+    """A parser as a pydantic validator, carrying the JSON schema of the text it accepts."""
+    parse.json_schema = schema
+    return BeforeValidator(parse)
+
 
 def choice(allowed, message: str, aliases: Mapping[str, str] | None = None) -> BeforeValidator:
     """One of `allowed`, case-insensitive, older spellings (aliases) accepted."""
@@ -70,7 +79,7 @@ def choice(allowed, message: str, aliases: Mapping[str, str] | None = None) -> B
         if spelled not in allowed:
             raise refuse(message)
         return spelled
-    return BeforeValidator(parse)
+    return accepting(parse, {"type": "string", "enum": [*allowed, *(aliases or {})]})
 
 
 def whole_number(maximum: int, message: str) -> BeforeValidator:
@@ -84,7 +93,7 @@ def whole_number(maximum: int, message: str) -> BeforeValidator:
             return parse_positive_int(str(value), maximum)
         except ValueError:
             raise refuse(message) from None
-    return BeforeValidator(parse)
+    return accepting(parse, {"type": "integer", "minimum": 1, "maximum": maximum})
 
 
 def iso_date(message: str = DATE_MESSAGE) -> BeforeValidator:
@@ -98,7 +107,7 @@ def iso_date(message: str = DATE_MESSAGE) -> BeforeValidator:
             return parse_date(str(value))
         except ValueError:
             raise refuse(message) from None
-    return BeforeValidator(parse)
+    return accepting(parse, {"type": "string", "format": "date", "examples": ["2026-01-31"]})
 
 
 def text(max_length: int, message: str, lower: bool = False) -> BeforeValidator:
@@ -110,7 +119,7 @@ def text(max_length: int, message: str, lower: bool = False) -> BeforeValidator:
         if len(value) > max_length or "\x00" in value:
             raise refuse(message)
         return value.lower() if lower else value
-    return BeforeValidator(parse)
+    return accepting(parse, {"type": "string", "maxLength": max_length})
 
 
 def not_before(earlier_field: str, message: str) -> Callable:
@@ -131,9 +140,6 @@ class ParamSet(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    # The OpenAPI-facing model of each subclass, built once (api_model).
-    _api_models: ClassVar[dict[type, type[BaseModel]]] = {}
-
     @classmethod
     def param(cls, field: str) -> Param:
         """The declaration of a field (label, names, choices)."""
@@ -141,6 +147,15 @@ class ParamSet(BaseModel):
             if isinstance(item, Param):
                 return item
         raise LookupError(f"{cls.__name__}.{field} declares no Param")
+
+    @classmethod
+    def value_schema(cls, field: str) -> dict:
+        """The JSON schema of one value of a field, from its parser (see `accepting`)."""
+        for item in cls.model_fields[field].metadata:
+            schema = getattr(getattr(item, "func", None), "json_schema", None)
+            if schema is not None:
+                return schema
+        return {"type": "string"}
 
     @classmethod
     def names(cls, spelling: Spelling) -> dict[str, str]:
@@ -202,28 +217,6 @@ class ParamSet(BaseModel):
                 continue
             params[name] = format_value(value)
         return params
-
-    @classmethod
-    def api_model(cls) -> type[BaseModel]:
-        """The parameters the API reads, under their API names, with their labels: what an
-        OpenAPI library (spectree's `query=`) turns into the document's parameters. It
-        validates like this model (the same parsers), so a library that validates with it
-        accepts what from_args accepts."""
-        model = ParamSet._api_models.get(cls)
-        if model is None:
-            fields = {}
-            for field, name in cls.names("api").items():
-                info = cls.model_fields[field]
-                declared = cls.param(field)
-                annotation = Annotated[info.annotation, *info.metadata]
-                fields[field] = (annotation, Field(
-                    info.default, alias=name, title=declared.label,
-                    description=declared.description))
-            model = create_model(
-                f"{cls.__name__}Query", __config__=ConfigDict(extra="ignore", frozen=True),
-                **fields)
-            ParamSet._api_models[cls] = model
-        return model
 
 
 def format_value(value: Any) -> str | list[str]:

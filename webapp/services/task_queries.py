@@ -171,13 +171,15 @@ class TaskListParams(ParamSet):
 
     status: Annotated[
         Literal[STATUSES] | None,
-        Param("Status", choices=STATUS_LABELS),
+        Param("Status", choices=STATUS_LABELS, description="Only tasks with this status "
+              "(`in_progress` is accepted for `in-progress`; case does not matter)."),
         choice(STATUSES, f"Unknown status; use one of {', '.join(STATUSES)}.",
                aliases=STATUS_ALIASES),
     ] = None
     priority: Annotated[
         Literal[PRIORITIES] | None,
-        Param("Priority", choices=PRIORITY_LABELS),
+        Param("Priority", choices=PRIORITY_LABELS,
+              description="Only tasks with this priority."),
         choice(PRIORITIES, f"Unknown priority; use one of {', '.join(PRIORITIES)}."),
     ] = None
     owner_id: Annotated[
@@ -191,14 +193,19 @@ class TaskListParams(ParamSet):
         text(Q_MAX, f"Search text must be at most {Q_MAX} characters."),
     ] = None
     created_from: Annotated[
-        date | None, Param("Created from", api="createdFrom"), iso_date(),
+        date | None, Param("Created from", api="createdFrom",
+              description="Tasks created on this day (UTC) or later."), iso_date(),
     ] = None
     created_to: Annotated[
-        date | None, Param("Created to", api="createdTo"), iso_date(),
+        date | None,
+        Param("Created to", api="createdTo",
+              description="Tasks created on this day (UTC) or earlier; not before the first."),
+        iso_date(),
     ] = None
     due: Annotated[
         Literal[DUE_CHOICES] | None,
-        Param("Due", choices=DUE_LABELS),
+        Param("Due", choices=DUE_LABELS, description="overdue (open, due before today), today, "
+              "week (this calendar week) or none."),
         choice(DUE_CHOICES, f"Unknown due filter; use one of {', '.join(DUE_CHOICES)}."),
     ] = None
     labels: Annotated[
@@ -209,16 +216,18 @@ class TaskListParams(ParamSet):
     ] = ()
     sort: Annotated[
         Literal[SORT_CHOICES] | None,
-        Param("Sort by", choices=SORT_LABELS),
+        Param("Sort by", choices=SORT_LABELS, description="Sort key (default: created)."),
         choice(SORT_CHOICES, f"Unknown sort; use one of {', '.join(SORT_CHOICES)}."),
     ] = None
     order: Annotated[
         Literal[ORDER_CHOICES] | None,
-        Param("Order", choices=ORDER_LABELS),
+        Param("Order", choices=ORDER_LABELS, description="Sort direction (default: the "
+              "sort's own: newest, A to Z, soonest due, highest priority)."),
         choice(ORDER_CHOICES, "Order must be asc or desc."),
     ] = None
     page: Annotated[
-        int | None, Param("Page"),
+        int | None, Param("Page", description="Page number (default 1); a page past the last "
+                          "answers an empty list."),
         whole_number(MAX_PAGE, f"Page must be a whole number from 1 to {MAX_PAGE}."),
     ] = None
     per_page: Annotated[
@@ -255,22 +264,6 @@ def task_filters_from_args(
     """
     params, errors = TaskListParams.from_args(args, spelling)
     return params.to_filters(default_per_page), errors
-
-
-def parse_task_filters(
-    args: Mapping[str, str],
-    param_names: Mapping[str, str] | None = None,
-    default_per_page: int = 25,
-    with_labels: bool = False,
-) -> tuple[TaskFilters, dict[str, str]]:
-    """The former entry of webapp/api/views.py, kept until it calls task_filters_from_args
-    (GET /api/tasks) and analytics_period_from_args (GET /api/analytics); then delete it."""
-    from .stats import analytics_period_from_args
-
-    if param_names and param_names.get("created_from") == "start_date":
-        period, errors = analytics_period_from_args(args)
-        return TaskFilters(created_from=period.start, created_to=period.end), errors
-    return task_filters_from_args(args, "api" if param_names else "page", default_per_page)
 
 
 def start_of_day(day: date) -> datetime:
