@@ -10,7 +10,6 @@ active admin stays). Field messages are the services' messages, under the API's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal
 
 from flask import jsonify, request
@@ -21,17 +20,12 @@ from ..models import ROLES
 from ..services import audit, logins, tokens, users
 from ..services.errors import Invalid, LastAdmin
 from ..services.users import PASSWORD_MAX_LENGTH
-from . import views
 from .auth import api_caller
 from .schemas import User
 from .serializers import timestamp, user_json
 from .spec import WRITE, ApiModel, BodyModel, ErrorBody, Response, endpoint
 from .tasks import WRITE_ERRORS
 from .views import COMMON, bp
-
-# The token login and registration are how a script gets in: no credentials. (The blueprint
-# checks credentials for every endpoint not named here; see views.require_credentials.)
-views.PUBLIC_ENDPOINTS = views.PUBLIC_ENDPOINTS | {"api.issue_token", "api.register"}
 
 LOGIN_FAILED = "Invalid username or password."
 # The services' field names, as the API spells them.
@@ -94,21 +88,8 @@ def invalid(error: Invalid, status: int = 422, code: str = "invalid",
     return error_response(status, message, code, fields)
 
 
-def public_endpoint(**declaration) -> Callable:
-    """`@endpoint` for a public endpoint that takes a body (token login, registration): the
-    body, answers and document as declared, without the write-scope check that `endpoint`
-    puts before every write (it wants a token, which these endpoints hand out).
-
-    `endpoint` wraps spectree's validated view in that check with functools.wraps, so the
-    validated view is its `__wrapped__`.
-    """
-    def decorate(view: Callable) -> Callable:
-        return endpoint(scope=WRITE, public=True, **declaration)(view).__wrapped__
-    return decorate
-
-
 @bp.post("/auth/token")
-@public_endpoint(json=TokenRequest, tags=["authentication"],
+@endpoint(public=True, json=TokenRequest, tags=["authentication"],
           operation_id="create_token_by_login",
           resp=Response(HTTP_201=TokenIssued, HTTP_401=ErrorBody, HTTP_422=ErrorBody,
                         **PUBLIC_ERRORS))
@@ -163,7 +144,7 @@ def revoke_own_token():
 
 
 @bp.post("/auth/register")
-@public_endpoint(json=RegisterRequest, tags=["authentication"],
+@endpoint(public=True, json=RegisterRequest, tags=["authentication"],
           operation_id="register",
           resp=Response(HTTP_201=User, HTTP_422=ErrorBody, **PUBLIC_ERRORS))
 def register():

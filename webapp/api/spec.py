@@ -226,6 +226,10 @@ def scope_refusal(scope: str):
     return None
 
 
+# The API's endpoints that take no credentials, by endpoint name (filled by `endpoint`).
+PUBLIC_ENDPOINTS: set[str] = set()
+
+
 def endpoint(*, resp: Response, query: type[BaseModel] | None = None,
              json: type[BaseModel] | None = None, form: type[BaseModel] | None = None,
              headers: type[BaseModel] | None = None, scope: str = READ,
@@ -244,7 +248,7 @@ def endpoint(*, resp: Response, query: type[BaseModel] | None = None,
     """
     if query is not None:
         _QUERY_MODELS.add(query.__name__)
-    if (json is not None or form is not None) and scope == READ:
+    if (json is not None or form is not None) and scope == READ and not public:
         raise ValueError("an endpoint taking a body changes something: scope='write'")
     validated = spec.validate(
         query=query, json=json, form=form, headers=headers, resp=resp, tags=list(tags),
@@ -255,6 +259,11 @@ def endpoint(*, resp: Response, query: type[BaseModel] | None = None,
 
     def decorate(view: Callable) -> Callable:
         inner = validated(view)
+        if public:
+            # No credentials at all (token login, registration, the document): the blueprint
+            # lets it through without any (views.require_credentials) and there is no scope.
+            PUBLIC_ENDPOINTS.add(f"api.{view.__name__}")
+            return inner
 
         @wraps(inner)
         def checked_scope(*args, **kwargs):

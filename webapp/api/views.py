@@ -24,11 +24,18 @@ from ..services.users import get_user_for, users_visible_to
 from . import schemas
 from .auth import api_caller, rate_limit_key
 from .serializers import task_json, user_json
-from .spec import ErrorBody, Response, add_to_document, endpoint, openapi_document, schema_ref
+from .spec import (
+    PUBLIC_ENDPOINTS,
+    ErrorBody,
+    Response,
+    add_to_document,
+    endpoint,
+    openapi_document,
+    schema_ref,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-PUBLIC_ENDPOINTS = frozenset({"api.openapi_json", "api.docs"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 # One budget per user (all their tokens and their browser session together) for the whole
