@@ -2,14 +2,20 @@
 with gunicorn as in production, and measure the main pages with wrk at 32 connections, under
 each worker class (gevent, the default; gthread; sync); then the live part (bench/live.py):
 1,000 idle streams against wrk on /api/tasks, and the fan-out delay between two instances.
+Then the scale series of issue 15 on the default server (1,000 -> 100,000 -> 1,000,000 tasks in
+total, then one user with 1,000 -> 100,000 tasks; single-client and saturated), the open-loop
+load at 100,000 tasks (bench/openloop.py) and the chart (bench/chart.py). Data is grown in
+place with generate_series (bench/scale.py).
 
 Settings (environment): BENCH_DATABASE_URL (default the local `td_bench` database, which is
 emptied), BENCH_REDIS_URL (optional; the live part starts a redis-server of its own without
 it), BENCH_DURATION (seconds per endpoint, default 15), BENCH_CONNECTIONS (32), BENCH_SIZES
 ("1000,100000"), BENCH_ONLY (comma-separated endpoint names), BENCH_SERVERS
 ("gevent,gthread,sync"), BENCH_LIVE ("idle,fanout"; "" skips the live part), BENCH_LIVE_STREAMS
-(1000), BENCH_FANOUT_CHANGES (200). Prints a table and rewrites the results part of
-docs/BENCHMARKS.md.
+(1000), BENCH_FANOUT_CHANGES (200), BENCH_SCALE_TOTALS ("1000,100000,1000000"),
+BENCH_SCALE_USER ("1000,10000,100000"), BENCH_SCALE_DURATION (5), BENCH_OPEN_LOOP_USERS (100),
+BENCH_OPEN_LOOP_RATES ("100,300"), BENCH_OPEN_LOOP_SECONDS (30), BENCH_OPEN_LOOP_AT (100000).
+Prints tables and rewrites the results parts of docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -343,6 +349,9 @@ def measure(wrk: list[str], base: str, server: Server, endpoint: Endpoint, heade
     sh([*args, "-d3s", base + endpoint.path])  # warm-up: pools, caches, compiled templates
     reference = reference_ms()
     out = sh([*args, f"-d{DURATION}s", base + endpoint.path]).stdout
+    if int(re.search(r"(\d+) requests in", out).group(1)) == 0:
+        return Result(server, endpoint, size, f"no answer within {DURATION} s",
+                      reference=reference)
     micros = {int(p): int(v) for p, v in re.findall(r"^p(\d+)=(\d+)$", out, re.M)}
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     errors += sum(int(n) for n in re.findall(r"Socket errors:.*?timeout (\d+)", out))
@@ -398,6 +407,29 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def by_worker_class(results: list[Result]) -> str:
+    """p95 (and requests per second) of each endpoint and size side by side per worker class,
+    and which class had the lowest p95 how often."""
+    names = [server.name for server in servers()]
+    by = {(r.server.name, r.endpoint.name, r.size): r for r in results if r.status == "ok"}
+    lines = ["| endpoint | tasks | " + " | ".join(f"{n} p95 ms (req/s)" for n in names)
+             + " | lowest p95 |", "|---|---|" + "---|" * (len(names) + 1)]
+    wins = dict.fromkeys(names, 0)
+    for size in SIZES:
+        for e in endpoints():
+            cells = {n: by.get((n, e.name, size)) for n in names}
+            measured = {n: r for n, r in cells.items() if r is not None}
+            if not measured:
+                continue
+            best = min(measured, key=lambda n: measured[n].p95)
+            wins[best] += 1
+            lines.append(f"| {e.name} | {size:,} | " + " | ".join(
+                f"{fmt(r.p95)} ({r.rps:.0f})" if r else "–" for r in cells.values())
+                + f" | {best} |")
+    lines += ["", "Lowest p95 per class: " + ", ".join(f"{n} {w}" for n, w in wins.items())]
+    return "\n".join(lines)
+
+
 def ratios(results: list[Result]) -> str:
     by = {(r.server, r.endpoint.name, r.size): r for r in results if r.status == "ok" and r.p95}
     small, large = min(SIZES), max(SIZES)
@@ -429,6 +461,10 @@ def write_doc(results: list[Result], command: str, live_text: str = "") -> None:
         "(bench/run.py `reference_ms`); the lower, the faster the machine ran at that moment.",
         "",
         table(results),
+        "",
+        "p95 by worker class (the same rows side by side):",
+        "",
+        by_worker_class(results),
         "",
         ratios(results),
         *(["", f"Live updates ({SIZES[0]:,} tasks; the default server; Redis: "
