@@ -29,6 +29,7 @@ class OpenLoopResult:
     p95: float
     p99: float
     worst: float
+    unsent: int = 0  # due after the deadline: the server had fallen too far behind
 
     @property
     def achieved(self) -> float:
@@ -41,6 +42,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(fraction * len(ordered)) - 1))]
 
 
+# A user stops once it is this far past the schedule's end: a server far slower than the rate
+# asked for would otherwise keep the run going for minutes. What was not sent is reported.
+GRACE_SECONDS = 10.0
+
+
 def run(base_url: str, path: str, tokens: list[str], rate: float, seconds: float
         ) -> OpenLoopResult:
     """`len(tokens)` users send `path` at `rate` requests a second in all (evenly spread:
@@ -51,15 +57,20 @@ def run(base_url: str, path: str, tokens: list[str], rate: float, seconds: float
     parts = urlsplit(base_url)
     latencies: list[float] = []
     errors = [0]
+    unsent = [0]
     lock = threading.Lock()
     start = time.monotonic() + 1.0  # every thread is ready before the first request is due
+    deadline = start + seconds + GRACE_SECONDS
 
     def user(index: int, token: str) -> None:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         headers = {"Authorization": f"Bearer {token}"}
-        mine, failed = [], 0
+        mine, failed, skipped = [], 0, 0
         for k in range(per_user):
             due = start + index / rate + k * interval
+            if time.monotonic() > deadline:
+                skipped = per_user - k
+                break
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
@@ -78,6 +89,7 @@ def run(base_url: str, path: str, tokens: list[str], rate: float, seconds: float
         with lock:
             latencies.extend(mine)
             errors[0] += failed
+            unsent[0] += skipped
 
     threads = [threading.Thread(target=user, args=(i, token), daemon=True)
                for i, token in enumerate(tokens)]
@@ -89,4 +101,4 @@ def run(base_url: str, path: str, tokens: list[str], rate: float, seconds: float
     ms = [value * 1000 for value in latencies]
     return OpenLoopResult(users, rate, len(ms), errors[0], elapsed,
                           statistics.median(ms), percentile(ms, 0.95), percentile(ms, 0.99),
-                          max(ms))
+                          max(ms), unsent[0])
