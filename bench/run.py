@@ -605,8 +605,8 @@ def wrk_run(wrk: list[str], url: str, headers: dict, connections: int, seconds: 
 
 
 def measure_series(wrk: list[str], data: Data, series: str, size: int) -> list[SeriesResult]:
-    """One step of a series on the default server: each endpoint single-client, then
-    saturated."""
+    """One step of a series on the default server: each endpoint single-client (after a
+    single-client warm-up), then saturated."""
     default = default_server()
     user = BENCH_USER if series == "total" else HEAVY_USER
     user_token, admin_token = data.tokens([user, BENCH_ADMIN])
@@ -626,12 +626,14 @@ def measure_series(wrk: list[str], data: Data, series: str, size: int) -> list[S
         for endpoint in series_endpoints(series):
             url = gunicorn.url + endpoint.path
             probe = requests.get(url, headers=headers[endpoint.auth], allow_redirects=False,
-                                 timeout=60)
+                                 timeout=120)
             if probe.status_code != 200:
                 results.append(SeriesResult(series, size, endpoint.name, endpoint.path,
                                             f"HTTP {probe.status_code}"))
                 continue
-            wrk_run(wrk, url, headers[endpoint.auth], CONNECTIONS, 2)  # warm-up
+            # The probe above waited behind what the previous saturated run left queued in
+            # the server (up to CONNECTIONS requests): the one client starts on an idle server.
+            wrk_run(wrk, url, headers[endpoint.auth], 1, 2, threads=1)  # warm-up
             reference = reference_ms()
             _, single, errors = wrk_run(wrk, url, headers[endpoint.auth], 1, SCALE_DURATION,
                                         threads=1)
@@ -758,8 +760,9 @@ def write_scale_doc(results: list[SeriesResult], loop: list[openloop.OpenLoopRes
         f"Load average (1, 5, 15 min) before each step: {'; '.join(loads)}.",
         f"The default server ({default_server().label}); "
         f"one client: wrk 1 connection for {SCALE_DURATION} s; saturated: wrk 2 threads × "
-        f"{CONNECTIONS} connections for {SCALE_DURATION} s; after a 2 s warm-up at "
-        f"{CONNECTIONS} connections. Data grown in place by bench/scale.py.",
+        f"{CONNECTIONS} connections for {SCALE_DURATION} s; each endpoint after a 2 s warm-up "
+        "with one connection, on a server that has finished the previous endpoint's requests. "
+        "Data grown in place by bench/scale.py.",
         "",
         series_table(results),
         "",
