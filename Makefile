@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: setup setup-dev run serve bench bench-peer test test-sqlite test-postgres lint assets clean
+.PHONY: setup setup-dev run serve bench bench-peer bench-venv test test-sqlite test-postgres lint assets clean
 
 # `make run` installs what running needs (requirements.txt, the npm dependencies); the test
 # tools (requirements-dev.txt, npm devDependencies such as axe-core) come with `make test`.
@@ -62,14 +62,18 @@ serve: setup
 
 # Load 1,000 then 100,000 tasks into BENCH_DATABASE_URL (default: the td_bench database, reset)
 # and measure the main pages under gunicorn with wrk; writes docs/BENCHMARKS.md. Not in `make test`.
-bench: setup-dev
+bench: setup-dev bench-venv
 	$(BIN)/python bench/run.py
+
+# bench/.venv (bench/requirements.txt): the reference server of bench-peer and the chart of
+# the scale series, kept out of the app's environment.
+bench-venv:
+	test -x bench/.venv/bin/python || $(PYTHON) -m venv bench/.venv
+	bench/.venv/bin/pip install --quiet -r bench/requirements.txt
 
 # Taskdeck's GET /api/tasks against the in-memory FastAPI reference (bench/peer.py), which runs
 # from its own environment bench/.venv (bench/requirements.txt). Not in `make test`.
-bench-peer: setup-dev
-	test -x bench/.venv/bin/python || $(PYTHON) -m venv bench/.venv
-	bench/.venv/bin/pip install --quiet -r bench/requirements.txt
+bench-peer: setup-dev bench-venv
 	$(BIN)/python bench/peer.py
 
 # The suite runs on SQLite, then once more on PostgreSQL when TEST_POSTGRES_URL is set

@@ -13,8 +13,8 @@ BENCH_DURATION (seconds per measurement, default 10), BENCH_PEER_ROUNDS (3),
 BENCH_CONNECTIONS (50). The reference server runs from bench/.venv (bench/requirements.txt),
 which `make bench-peer` creates; the app's own environment never holds FastAPI.
 
-Not part of bench/run.py yet: `make bench` and this script are separate until the scale
-series lands there (issue 15, second round).
+Separate from `make bench` (bench/run.py): this one empties the database and loads the
+reference's own 1,000 tasks, which the scale series has no use for.
 """
 
 from __future__ import annotations

@@ -145,3 +145,35 @@ def test_two_instances_share_the_api_budget_through_redis(database_url, redis_ur
     assert [r.headers["X-RateLimit-Remaining"] for r in answers[:4]] == ["3", "2", "1", "0"]
     assert answers[4].json()["code"] == "too_many_requests"
     assert "Retry-After" in answers[4].headers
+
+
+def test_a_counted_api_request_costs_one_redis_round_trip(make_app, database_url, redis_url,
+                                                          user, make_token, monkeypatch):
+    """Counting and the X-RateLimit-* headers come from one script call
+    (webapp/ratelimit_storage.py); limits' own storage sent GET and TTL after it."""
+    import redis
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url, REDIS_URL=redis_url,
+                   API_RATE_LIMIT="3/minute")
+    client = app.test_client()
+    headers = bearer(make_token(user))
+    client.get("/health")  # the app's first request (its own Redis work) is not counted
+    commands: list[str] = []
+    real_execute = redis.Redis.execute_command
+
+    def counting_execute(self, *args, **options):
+        commands.append(str(args[0]).upper())
+        return real_execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting_execute)
+    answers = [client.get("/api/tasks", headers=headers) for _ in range(4)]
+    monkeypatch.undo()
+
+    assert [r.status_code for r in answers] == [200, 200, 200, 429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in answers] == ["2", "1", "0", "0"]
+    # The end of the one window, in whole seconds (a TTL in seconds plus the clock: ±1).
+    resets = [int(r.headers["X-RateLimit-Reset"]) for r in answers]
+    assert max(resets) - min(resets) <= 1 and 0 < min(resets) - time.time() <= 61
+    assert 0 < int(answers[3].headers["Retry-After"]) <= 60
+    assert [c for c in commands if c not in ("EVALSHA", "EVAL")] == [], commands
+    assert len(commands) == 4

@@ -93,6 +93,38 @@ def test_successful_logins_do_not_use_up_the_limit(client, user):
         assert client.form_post("/auth/logout").status_code == 303
 
 
+def test_logins_work_and_are_still_limited_with_the_rate_limiter_switched_off(
+        app, database_url, user):
+    """RATELIMIT_ENABLED=False (the benchmarks serve the app so) leaves the rate limiter of a
+    fresh process without storage: the login budgets count in process memory instead of every
+    login failing with 500. A gunicorn of its own, since this test process's limiter was
+    initialised by earlier apps."""
+    if database_url.startswith("sqlite:///:memory:"):
+        pytest.skip("needs a database file or server the worker can share")
+    server = Gunicorn("webapp:create_app(RATELIMIT_ENABLED=False)", {
+        "DATABASE_URL": database_url, "SECRET_KEY": secrets.token_urlsafe(32),
+        "GUNICORN_WORKER_CLASS": "sync"}, workers=1)
+    try:
+        server.wait_ready()
+
+        def attempt(browser: requests.Session, password: str) -> int:
+            page = browser.get(server.url + "/auth/login", timeout=10)
+            token = CSRF_META.search(page.text).group(1)
+            return browser.post(server.url + "/auth/login", allow_redirects=False, timeout=10,
+                                data={"csrf_token": token, "username": user.username,
+                                      "password": password}).status_code
+
+        owner = requests.Session()
+        assert attempt(owner, user.password) == 303
+        assert owner.get(server.url + "/tasks", allow_redirects=False, timeout=10).status_code \
+            == 200
+        stranger = requests.Session()
+        assert [attempt(stranger, "wrong-password") for _ in range(6)] == [422] * 5 + [429]
+    finally:
+        server.stop()
+
+
+
 def test_username_limit_holds_across_ips(app, client, user, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_USERNAME_LIMIT", "3 per hour")
     for i in range(3):

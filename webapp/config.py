@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .ratelimit_storage import SCHEME_PREFIX as ONE_TRIP_SCHEME_PREFIX
+
 DEV_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 (refused in production)
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -51,7 +53,8 @@ def finish_config(config) -> None:
     url = redis_url_with_timeouts(config.get("REDIS_URL"), config["REDIS_SOCKET_TIMEOUT"])
     if url:
         config["REDIS_URL"] = url
-        config["RATELIMIT_STORAGE_URI"] = url
+        # One Redis round trip per counted request (webapp/ratelimit_storage.py).
+        config["RATELIMIT_STORAGE_URI"] = ONE_TRIP_SCHEME_PREFIX + url
         # Skips Redis for a few seconds after an error instead of failing the page.
         config["CACHE_TYPE"] = "webapp.cache_backend.SafeRedisCache"
         config["CACHE_REDIS_URL"] = url

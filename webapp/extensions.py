@@ -14,6 +14,8 @@ from htmx_flask import Htmx
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 
+from . import ratelimit_storage  # noqa: F401 (registers the taskdeck+redis:// storage scheme)
+
 # Named constraints so Alembic migrations can alter them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

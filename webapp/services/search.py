@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..models import Task, fold_for_search
+from ..models import OPEN_FIRST_INDEXES, Task, fold_for_search
 
 # The FTS5 table of migration 0007 (SQLite only) and the shadow tables FTS5 keeps for it.
 FTS_TABLE = "tasks_search"
@@ -61,11 +61,14 @@ def task_text_matches(q: str, dialect_name: str) -> sa.ColumnElement[bool]:
 
 
 def include_in_schema_comparison(dialect_name: str):
-    """An Alembic `include_object` hook: the search objects that exist on one database only
-    are left out of the comparison of the models with the database (autogenerate and
-    tests/test_migrations.py), everything else is compared."""
+    """An Alembic `include_object` hook: the search objects that exist on one database only,
+    and the expression indexes that SQLite cannot reflect, are left out of the comparison of
+    the models with the database (autogenerate and tests/test_migrations.py); everything
+    else is compared."""
 
     def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "index" and name in OPEN_FIRST_INDEXES:
+            return False  # expression indexes: compared by tests/test_migrations.py itself
         if type_ == "table" and reflected and compare_to is None and name and (
                 name == FTS_TABLE or name.startswith(FTS_TABLE + "_")):
             return False  # the FTS5 virtual table and its shadow tables (SQLite)

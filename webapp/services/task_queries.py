@@ -65,6 +65,10 @@ STATUS_ALIASES = {"in_progress": "in-progress", "inprogress": "in-progress"}
 
 PRIORITY_RANK = sa.case({"low": 1, "medium": 2, "high": 3}, value=Task.priority)
 STATUS_RANK = sa.case({"pending": 1, "in-progress": 2, "completed": 3}, value=Task.status)
+# "Completed" as a boolean, false (open) first. A literal, not a bound parameter: the indexes
+# of the list's default order (models.Task, migration 0010) are on this very expression, and
+# PostgreSQL's generic plan for a prepared statement cannot match `status = $1` to them.
+OPEN_FIRST = Task.status == sa.literal_column("'completed'")
 SORT_COLUMNS = {
     "created": Task.created_at,
     "updated": Task.updated_at,
@@ -306,7 +310,7 @@ def task_order(filters: TaskFilters) -> list:
     ascending = filters.direction == "asc"
     terms = []
     if filters.open_first and filters.sort != "status":
-        terms.append(Task.status == "completed")  # false (open) sorts first
+        terms.append(OPEN_FIRST)
     if filters.sort == "due":
         terms.append(Task.due_date.is_(None))  # undated tasks last whichever the direction
     # The id makes the order total.

@@ -159,10 +159,16 @@ def _run(storage: Storage, operation: str, *args):
 # is initialised, and the fallback state belongs to that storage.
 _counters_by_storage: weakref.WeakKeyDictionary[Storage, _Counters] = weakref.WeakKeyDictionary()
 _counters_lock = threading.Lock()
+# With RATELIMIT_ENABLED=False the rate limiter opens no storage at all (its `storage` fails an
+# assertion): the login budgets still hold, counted in this process's memory.
+_storage_when_limiter_off = MemoryStorage()
 
 
 def _counters() -> _Counters:
-    storage = limiter.storage
+    if current_app.config.get("RATELIMIT_ENABLED", True):
+        storage = limiter.storage
+    else:
+        storage = _storage_when_limiter_off
     with _counters_lock:
         counters = _counters_by_storage.get(storage)
         if counters is None:

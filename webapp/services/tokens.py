@@ -88,16 +88,22 @@ def login_token_lifetime(hours: int | None) -> timedelta:
     return timedelta(hours=hours)
 
 
+# The token and its owner in one statement (an inner join: every token has an owner), built
+# once: constructing the SELECT and its loader options on every API request cost more Python
+# time than PostgreSQL takes to answer it (bench/profile.py, docs/BENCHMARKS.md).
+_TOKEN_BY_HASH = (
+    sa.select(ApiToken)
+    .where(ApiToken.token_hash == sa.bindparam("token_hash"))
+    .options(joinedload(ApiToken.user, innerjoin=True))
+)
+
+
 def authenticate_token(raw: str) -> ApiToken | None:
     """Return the token for this secret if it is live: not revoked, not expired, owner active."""
     raw = (raw or "").strip()
     if not raw.startswith(TOKEN_MARK) or len(raw) > TOKEN_MAX_LENGTH:
         return None
-    token = db.session.scalar(
-        sa.select(ApiToken)
-        .where(ApiToken.token_hash == hash_token(raw))
-        .options(joinedload(ApiToken.user))
-    )
+    token = db.session.scalar(_TOKEN_BY_HASH, {"token_hash": hash_token(raw)})
     now = utcnow()
     if token is None or not is_live(token, now):
         return None

@@ -233,11 +233,17 @@ def assignable_users(actor: User) -> list[User]:
     )
 
 
-def filter_owner_choices(actor: User) -> list[User]:
-    """Users an actor may filter tasks or figures by: every account for admins, else none."""
+def filter_owner_choices(actor: User) -> list[sa.Row]:
+    """Users an actor may filter tasks or figures by: every account for admins, else none.
+
+    Rows of (id, username, display_name), all a choice shows: an admin's list page and
+    dashboard list every account, and building a full User per account cost most of an
+    admin's page at 10,000 accounts (docs/BENCHMARKS.md). Still one row per account: a
+    picker that asks the server for matching names would remove the rest."""
     if not can(actor, "view_all_tasks"):
         return []
-    return list(db.session.scalars(sa.select(User).order_by(User.username)))
+    return list(db.session.execute(
+        sa.select(User.id, User.username, User.display_name).order_by(User.username)))
 
 
 def _other_active_admins(user: User) -> int:
