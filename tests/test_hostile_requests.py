@@ -9,12 +9,14 @@ choice of <any(...)>, a word for strings and paths).
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import secrets
 import socket
 import threading
 import uuid
+import warnings
 
 import pytest
 import requests
@@ -282,6 +284,22 @@ def test_nameless_part_is_refused_before_any_view_with_one_log_line(client, capl
     refused = [r for r in caplog.records if getattr(r, "event", None) == "request_refused"]
     assert len(refused) == 1 and refused[0].levelname == "WARNING"
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+def test_nameless_part_beside_a_large_file_leaves_no_temporary_file_open(client):
+    """Werkzeug spools a file part over 500 KiB to a temporary file; refusing the body for its
+    nameless part drops the parsed files, which must be closed then, not left to the GC."""
+    token = client.csrf_token("/auth/login")
+    body = multipart(part("csrf_token", token), part("upload", "x" * (600 * 1024), "big.txt"),
+                     part(None, "value"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resp = client.post("/auth/login", data=body,
+                           content_type=f"multipart/form-data; boundary={BOUNDARY}")
+        gc.collect()
+
+    assert resp.status_code == 400
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 def test_file_sent_as_the_title_is_refused_and_stores_nothing(app, user_client):

@@ -153,6 +153,8 @@ class GuardedRequest(HtmxAwareRequest):
         # Werkzeug keeps a part without a name under the key None, which code that iterates
         # form keys (Flask-WTF's CSRF check, for one) does not expect.
         if None in self.form or None in self.files:
+            for _name, upload in self.files.items(multi=True):  # dropped here: closed here
+                upload.close()
             self.__dict__["form"] = self.parameter_storage_class()
             self.__dict__["files"] = self.parameter_storage_class()
             raise UnnamedFormPart()
