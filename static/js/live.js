@@ -201,8 +201,11 @@
     }
     if (target.id !== "task-list") return;
     // Rows being edited: the whole row (Edit), or one field of it (the title, the due date).
+    // Found by data-editing, not by class: for a moment after the edit row is swapped in, htmx
+    // "settles" it with the class of the row it replaced, and a refresh landing then would not
+    // see it as being edited.
     const editing = Array.from(new Set([
-      ...target.querySelectorAll("tr.editing"),
+      ...target.querySelectorAll("tr[data-editing]"),
       ...Array.from(target.querySelectorAll("tr .field-edit"), (form) => form.closest("tr")),
     ]));
     const places = editing.map((row) => Array.prototype.indexOf.call(row.parentNode.children, row));
