@@ -138,7 +138,7 @@ def tokens_of(actor: User) -> list[ApiToken]:
     ))
 
 
-def revoke_token(actor: User, token_id: int) -> ApiToken:
+def revoke_token(actor: User, token_id: int, commit: bool = True) -> ApiToken:
     """Revoke one of the actor's tokens; another user's token is reported as absent."""
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != actor.id:
@@ -146,19 +146,15 @@ def revoke_token(actor: User, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(actor, "token.revoke", token)
+    if commit:
         db.session.commit()
     return token
 
 
 def log_out_token(actor: User, token_id: int) -> ApiToken:
     """End one of the actor's tokens for good (a script's logout): revoked, and recorded as
-    a logout. The actor's other tokens and sessions go on."""
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != actor.id:
-        raise NotFound("token", token_id)
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        audit.record(actor, "token.revoke", token)
+    a logout, in one transaction. The actor's other tokens and sessions go on."""
+    token = revoke_token(actor, token_id, commit=False)
     audit.record(actor, "auth.logout", actor, {"token_id": token.id})
     db.session.commit()
     return token
