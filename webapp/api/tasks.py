@@ -323,9 +323,11 @@ def delete_task(task_id: int):
     task = task_service.get_task_for(actor, task_id, "delete")
     try:
         expected_version(task)
+        # The delete names the version checked above (version_id_col): a change landing in
+        # between makes it a Conflict too, never a delete of what the caller did not see.
+        task_service.delete_task(actor, task.id)
     except Conflict as error:
         return precondition_failed(error.current)
-    task_service.delete_task(actor, task.id)
     return "", 204
 
 
