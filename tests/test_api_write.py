@@ -81,6 +81,22 @@ def test_create_creates_missing_labels_for_the_owner(app, api, writer, user):
     assert names == {"home", "garden"}
 
 
+def test_labels_stay_with_their_owner_through_the_api(app, api, writer, user, other_user,
+                                                     make_task):
+    """Another user's label of the same name is never used, shown or matched: the writer gets
+    a label of their own, and filtering by the name finds only the writer's tasks."""
+    theirs = make_task(other_user, "Oscar's secret", labels=["secret"])
+    created = api("post", "/api/tasks", writer, json={"title": "Mine", "labels": ["Secret"]})
+    assert created.status_code == 201 and created.json["labels"] == ["Secret"]
+    listed = api("get", "/api/tasks", writer, query_string={"label": "secret"}).json["tasks"]
+    assert [t["title"] for t in listed] == ["Mine"]
+    assert api("get", f"/api/tasks/{theirs}", writer).status_code == 404
+    with app.app_context():
+        owners = dict(db.session.execute(sa.select(Label.owner_id, Label.name).where(
+            sa.func.lower(Label.name) == "secret")).all())
+    assert owners == {other_user.id: "secret", user.id: "Secret"}
+
+
 @pytest.mark.parametrize(("body", "field", "message"), [
     ({"title": ""}, "title", "Title is required."),
     ({"title": "x" * 101}, "title", "Title must be at most 100 characters."),
