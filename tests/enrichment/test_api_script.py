@@ -1,7 +1,8 @@
 """A script's walk through the write API with `requests` against a real server (#16):
-a token from the token service → create with a city (the weather stand-in answers) →
-complete → list with filters (Link headers) → delete. And the outside service failing or
-slow: the task is still created, its snapshot `unavailable`, never a 5xx."""
+log in for a token → create with a city (the weather stand-in answers) →
+complete → list with filters (Link headers) → delete → log out (the token is dead).
+And the outside service failing or slow: the task is still created, its snapshot
+`unavailable`, never a 5xx."""
 
 from __future__ import annotations
 
@@ -14,12 +15,17 @@ from tests.conftest import bearer
 from .conftest import GEOCODING, GITHUB, READ_TIMEOUT, SLOW
 
 
-def test_script_walks_through_create_complete_list_delete(live_server, make_token, user,
-                                                          fake):
+def test_script_walks_through_login_create_complete_list_delete_logout(live_server, user,
+                                                                      fake):
     fake.weather()
     fake.repo()
     api = requests.Session()
-    api.headers.update(bearer(make_token(user, name="walk-through", write=True)))
+    login = api.post(f"{live_server}/api/auth/token", json={
+        "username": user.username, "password": user.password, "name": "walk-through"},
+        timeout=10)
+    assert login.status_code == 201, login.text
+    assert login.json()["scope"] == "read write" and login.json()["tokenType"] == "Bearer"
+    api.headers.update(bearer(login.json()["token"]))
 
     created = api.post(f"{live_server}/api/tasks", json={
         "title": "Pack for Paris", "city": "Paris", "repo": "pallets/flask",
@@ -58,6 +64,10 @@ def test_script_walks_through_create_complete_list_delete(live_server, make_toke
 
     assert api.delete(location, timeout=10).status_code == 204
     assert api.get(location, timeout=10).status_code == 404
+
+    assert api.post(f"{live_server}/api/auth/logout", timeout=10).status_code == 204
+    dead = api.get(f"{live_server}/api/tasks", timeout=10)
+    assert dead.status_code == 401 and dead.json()["code"] == "unauthorized"
 
 
 def test_failing_weather_service_still_creates_the_task(live_server, make_token, user, fake):
