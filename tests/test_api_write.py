@@ -163,6 +163,17 @@ def test_body_that_is_not_json_is_refused(app, api, writer, data, content_type, 
     assert count_tasks(app) == 0
 
 
+@pytest.mark.parametrize("body", ["0", "[]", "[{\"title\": \"x\"}]", "\"\"", "null", "5"])
+def test_json_that_is_not_an_object_is_refused_and_changes_nothing(app, api, writer, user,
+                                                                   make_task, body):
+    task_id = make_task(user, "Kept")
+    version = stored(app, task_id).version
+    for method, path in (("post", "/api/tasks"), ("patch", f"/api/tasks/{task_id}")):
+        resp = api(method, path, writer, data=body, content_type="application/json")
+        assert resp.status_code == 422 and resp.json["code"] == "invalid", (method, resp.json)
+    assert count_tasks(app) == 1 and stored(app, task_id).version == version
+
+
 def test_body_over_one_megabyte_is_413(app, client, writer):
     resp = client.post("/api/tasks", headers=writer,
                        json={"title": "t", "description": "x" * (1024 * 1024 + 1)})

@@ -143,20 +143,21 @@ def test_api_task_list_runs_the_same_statements_at_200_tasks_as_at_10(app, clien
     assert "from api_tokens join users" in token_query
 
 
-def test_api_single_task_runs_two_statements(app, client, user, make_token):
+def test_api_single_task_runs_four_statements(app, client, user, make_token):
+    """The token with its owner, the task, its label names, its attachment count."""
     headers = bearer(make_token(user))
     add_tasks(app, [user], 20)
     client.get("/api/tasks", headers=headers)
     with app.app_context():
         task_id = db.session.scalar(sa.select(Task.id).limit(1))
-    assert statement_count(app, client, f"/api/tasks/{task_id}", headers) == 2
+    assert statement_count(app, client, f"/api/tasks/{task_id}", headers) == 4
 
 
 @pytest.mark.parametrize("who", ["user", "admin"])
 def test_the_lists_first_page_is_read_from_its_order_index(app, client, user, admin, who,
                                                            database_url):
     """The default order (open first, newest first) is what ix_tasks_open_first and
-    ix_tasks_owner_id_open_first hold (migration 0010): with sorting switched off the planner
+    ix_tasks_owner_id_open_first hold (migration 0011): with sorting switched off the planner
     must still find a plan, from that index. On a large table it is the plan it chooses
     (an admin's first page at 1,100,000 tasks: 1.6 s sorted, 8 ms from the index)."""
     if not database_url.startswith("postgresql"):

@@ -51,7 +51,7 @@ def test_htmx_edit_gets_inline_row_form(user_client, user, make_task):
     resp = user_client.hx_get(f"/tasks/{task_id}/edit")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "<html" not in html
-    assert f'<tr id="task-{task_id}" class="task editing">' in html
+    assert f'<tr id="task-{task_id}" class="task editing" data-editing>' in html
     assert f'id="task-{task_id}-title"' in html
 
 

@@ -89,9 +89,13 @@ def require_json_body():
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as JSON (Content-Type: application/json).")
     try:
-        request.get_json()
+        body = request.get_json()
     except BadRequest:
         return error_response(400, "The body is not valid JSON.", "invalid_json")
+    if not isinstance(body, dict):
+        # spectree would take a falsy body (0, [], "") for no body at all: a PATCH sending
+        # one would answer 200 having changed nothing.
+        return error_response(422, "The body must be a JSON object.", "invalid")
     return None
 
 
