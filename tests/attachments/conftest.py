@@ -19,7 +19,10 @@ from PIL import Image
 
 from tests.servers import free_port
 from webapp.extensions import db
-from webapp.models import Attachment
+from webapp.models import Attachment, User
+from webapp.services import attachments as attachment_service
+from webapp.services import comments as comment_service
+from webapp.services.attachments import IncomingFile
 from webapp.services.storage import EXTENSION_KEY, LocalStorage, S3Settings, S3Storage
 
 S3_REGION = "us-east-1"
@@ -176,3 +179,18 @@ def multipart_body(fields: dict) -> dict:
             values.add(name, item)
     boundary, body = encode_multipart(values)
     return {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}
+
+
+@pytest.fixture
+def scene(app, make_user, make_task, local_storage):
+    """An owner's task with a picture and a comment of the owner's."""
+    owner = make_user("owner")
+    task_id = make_task(owner, "Guarded")
+    with app.app_context():
+        actor = db.session.get(User, owner.id)
+        [picture] = attachment_service.upload_attachments(
+            actor, task_id, [IncomingFile("picture.png", io.BytesIO(image_bytes()))])
+        comment = comment_service.add_comment(actor, task_id, "First!")
+        ids = {"task": task_id, "file": picture.id, "comment": comment.id}
+        db.session.remove()
+    return owner, ids

@@ -10,13 +10,10 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from tests.attachments.conftest import attachment_rows, fetch, image_bytes
+from tests.attachments.conftest import attachment_rows, fetch
 from tests.conftest import HTMX, login
 from webapp.extensions import db
 from webapp.models import Comment, User
-from webapp.services import attachments as attachment_service
-from webapp.services import comments as comment_service
-from webapp.services.attachments import IncomingFile
 
 OK = "ok"
 # (method, path, what the owner gets); {task}, {file}, {comment} are filled in.
@@ -38,21 +35,6 @@ COMMENT_ROUTES = [
 # An admin may do all the owner may, except edit someone else's comment (visible: 403).
 ADMIN_FORBIDDEN = {("GET", "/tasks/{task}/comments/{comment}/edit"),
                    ("POST", "/tasks/{task}/comments/{comment}")}
-
-
-@pytest.fixture
-def scene(app, make_user, make_task, local_storage):
-    """An owner's task with a picture and a comment of the owner's."""
-    owner = make_user("owner")
-    task_id = make_task(owner, "Guarded")
-    with app.app_context():
-        actor = db.session.get(User, owner.id)
-        [picture] = attachment_service.upload_attachments(
-            actor, task_id, [IncomingFile("picture.png", io.BytesIO(image_bytes()))])
-        comment = comment_service.add_comment(actor, task_id, "First!")
-        ids = {"task": task_id, "file": picture.id, "comment": comment.id}
-        db.session.remove()
-    return owner, ids
 
 
 def visitor_client(client, make_user, owner, visitor: str):

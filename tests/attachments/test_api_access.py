@@ -9,15 +9,10 @@ import io
 
 import pytest
 
-from tests.attachments.conftest import fetch, image_bytes, multipart_body
+from tests.attachments.conftest import fetch, multipart_body
 from tests.attachments.test_access import state
 from tests.conftest import bearer
 from tests.openapi_check import checked
-from webapp.extensions import db
-from webapp.models import User
-from webapp.services import attachments as attachment_service
-from webapp.services import comments as comment_service
-from webapp.services.attachments import IncomingFile
 
 # (method, path, what the owner gets); {task}, {file}, {comment} are filled in.
 ROUTES = [
@@ -35,21 +30,6 @@ WRITES = [route for route in ROUTES if route[0] != "GET"]
 READS = [route for route in ROUTES if route[0] == "GET"]
 # An admin may do all the owner may, except edit someone else's comment (visible: 403).
 ADMIN_FORBIDDEN = {("PATCH", "/api/tasks/{task}/comments/{comment}")}
-
-
-@pytest.fixture
-def scene(app, make_user, make_task, local_storage):
-    """An owner's task with a picture and a comment of the owner's."""
-    owner = make_user("owner")
-    task_id = make_task(owner, "Guarded")
-    with app.app_context():
-        actor = db.session.get(User, owner.id)
-        [picture] = attachment_service.upload_attachments(
-            actor, task_id, [IncomingFile("picture.png", io.BytesIO(image_bytes()))])
-        comment = comment_service.add_comment(actor, task_id, "First!")
-        ids = {"task": task_id, "file": picture.id, "comment": comment.id}
-        db.session.remove()
-    return owner, ids
 
 
 def send(client, method: str, url: str, headers: dict):
